@@ -1,0 +1,65 @@
+/*
+ * NAME
+ *	preflight - the companion command
+ * SYNOPSIS
+ *	preflight version
+ *	preflight config-check [FILE]
+ * DESCRIPTION
+ *	Subcommands share the daemon's library, so they reach the same
+ *	conclusions as the milter.
+ */
+#include <autoconfig.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "util.h"
+#include "version.h"
+
+/* usage - list the subcommands */
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: preflight version\n"
+	    "       preflight config-check [FILE]\n");
+	return EX_USAGE;
+}
+
+/* cmd_config_check - parse a config file and report every problem */
+static int
+cmd_config_check(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : PFL_DEFAULT_CONFIG;
+	struct pfl_config *cfg;
+	char *errors = NULL;
+
+	if (argc > 2)
+		return usage();
+	if ((cfg = pfl_config_load(path, &errors)) == NULL) {
+		fputs(errors, stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	printf("%s: configuration OK (mode=%s)\n", path,
+	    pfl_config_mode_name(cfg->mode));
+	pfl_config_unref(cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "version") == 0 && argc == 2) {
+		pfl_version_print(stdout, "preflight");
+		return 0;
+	}
+	if (strcmp(argv[1], "config-check") == 0)
+		return cmd_config_check(argc - 1, argv + 1);
+	return usage();
+}

@@ -1,0 +1,561 @@
+/*
+ * NAME
+ *	config - parse preflight.conf into an immutable snapshot
+ * DESCRIPTION
+ *	Every key is one row of the keys[] table: its name, type, where it
+ *	lands in struct pfl_config, its default (as config text, parsed by
+ *	the same code as the file) and its bounds. Adding a key is adding a
+ *	row and a field.
+ * SECURITY
+ *	The file is trusted (root-owned) but is still parsed with bounds:
+ *	overlong lines and values are errors, not truncations.
+ */
+#include <autoconfig.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "cidr.h"
+#include "config.h"
+#include "util.h"
+
+#define MAX_LINE 8192
+
+enum ktype {
+	K_STRING,   /* any non-empty text */
+	K_PATH,     /* an absolute path */
+	K_BOOL,     /* yes/no */
+	K_SOCKET,   /* inet:PORT@ADDR, inet6:PORT@ADDR, unix:PATH */
+	K_OCTAL,    /* a umask */
+	K_USER,     /* user[:group], must exist */
+	K_MODE,     /* monitor/tag/enforce */
+	K_CIDRS,    /* network list */
+	K_WORDS,    /* word list, lines accumulate */
+	K_FACILITY, /* syslog facility name */
+	K_LOGLEVEL, /* log level name */
+};
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;
+	const char *def; /* default as config text, or NULL */
+	long min, max;   /* bounds for numbers */
+};
+
+#define F(field) offsetof(struct pfl_config, field)
+
+static const struct key keys[] = {
+	{ "Socket", K_SOCKET, F(socket), "unix:/run/preflight/milter.sock", 0,
+	    0 },
+	{ "UMask", K_OCTAL, F(umask), "007", 0, 0777 },
+	{ "UserID", K_USER, F(user_id), NULL, 0, 0 },
+	{ "AllowRunAsRoot", K_BOOL, F(allow_root), "no", 0, 0 },
+	{ "PidFile", K_PATH, F(pid_file), NULL, 0, 0 },
+	{ "Mode", K_MODE, F(mode), "tag", 0, 0 },
+	{ "InternalHosts", K_CIDRS, F(internal_hosts), "127.0.0.0/8, ::1", 0,
+	    0 },
+	{ "LocalSubmissionDaemonName", K_STRING, F(local_daemon_name),
+	    "local-submit", 0, 0 },
+	{ "Syslog", K_BOOL, F(syslog), "yes", 0, 0 },
+	{ "SyslogFacility", K_FACILITY, F(syslog_facility), "mail", 0, 0 },
+	{ "LogFile", K_PATH, F(log_file), NULL, 0, 0 },
+	{ "LogLevel", K_LOGLEVEL, F(log_level), "info", 0, 0 },
+	{ "PauseDomains", K_WORDS, F(pause_domains), NULL, 0, 0 },
+	{ "HoldSenders", K_WORDS, F(hold_senders), NULL, 0, 0 },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Problems found while parsing, kept as one growing text. */
+struct errs {
+	char *text;
+	size_t len;
+	int count;
+};
+
+/* add_err - record one "FILE:LINE: message" problem */
+static void __attribute__((format(printf, 4, 5)))
+add_err(struct errs *e, const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024], full[1400];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		n = snprintf(
+		    full, sizeof(full), "%s:%d: %s\n", file, line, msg);
+	else
+		n = snprintf(full, sizeof(full), "%s: %s\n", file, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(full))
+		n = sizeof(full) - 1;
+	e->text = pfl_xrealloc(e->text, e->len + (size_t)n + 1);
+	memcpy(e->text + e->len, full, (size_t)n + 1);
+	e->len += (size_t)n;
+	e->count++;
+}
+
+/* find_key - table row for a name, or NULL */
+static const struct key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (pfl_strcaseeq(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* parse_bool - yes/no words; -1 when not one */
+static int
+parse_bool(const char *v)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (pfl_strcaseeq(v, yes[i]))
+			return 1;
+		if (pfl_strcaseeq(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+/* check_port - a decimal port 1..65535 in [p, end) */
+static bool
+check_port(const char *p, size_t len)
+{
+	long port = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return false;
+		port = port * 10 + (p[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+/* check_socket - validate a Socket value; NULL or the reason */
+static const char *
+check_socket(const char *v)
+{
+	const char *at;
+
+	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0) {
+		const char *path = strchr(v, ':') + 1;
+
+		if (*path != '/')
+			return "a unix socket needs an absolute path";
+		if (strlen(path) >= 108)
+			return "unix socket path too long (max 107 bytes)";
+		return NULL;
+	}
+	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
+		const char *port = strchr(v, ':') + 1;
+
+		at = strchr(port, '@');
+		if (!check_port(port, at ? (size_t)(at - port) : strlen(port)))
+			return "bad port (expected inet:PORT@ADDRESS)";
+		if (at && at[1] == '\0')
+			return "empty address after '@'";
+		return NULL;
+	}
+	return "expected inet:PORT@ADDRESS, inet6:PORT@ADDRESS or unix:PATH";
+}
+
+/* check_user - does "user[:group]" name an existing user (and group)? */
+static const char *
+check_user(const char *v)
+{
+	char name[256], *colon;
+
+	if (pfl_strlcpy(name, v, sizeof(name)) >= sizeof(name))
+		return "user name too long";
+	colon = strchr(name, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (getpwnam(name) == NULL)
+		return "no such user";
+	if (colon && getgrnam(colon) == NULL)
+		return "no such group";
+	return NULL;
+}
+
+/* add_words - append comma/space separated words, lower-cased */
+static void
+add_words(struct pfl_strlist *l, const char *v)
+{
+	char *copy = pfl_xstrdup(v), *tok, *save = NULL, *p;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		for (p = tok; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		l->v = pfl_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = pfl_xstrdup(tok);
+	}
+	free(copy);
+}
+
+/* set_string - replace a string field */
+static void
+set_string(struct pfl_config *c, const struct key *k, const char *v)
+{
+	char **slot = (char **)((char *)c + k->off);
+
+	free(*slot);
+	*slot = pfl_xstrdup(v);
+}
+
+/* set_value - check v for key k and store it; NULL or the reason */
+static const char *
+set_value(struct pfl_config *c, const struct key *k, const char *v, char *why,
+    size_t whylen)
+{
+	char *base = (char *)c + k->off, *end;
+	const char *bad;
+	long n;
+	int b;
+
+	switch (k->type) {
+	case K_STRING:
+		set_string(c, k, v);
+		return NULL;
+	case K_PATH:
+		if (*v != '/')
+			return "expected an absolute path";
+		set_string(c, k, v);
+		return NULL;
+	case K_BOOL:
+		if ((b = parse_bool(v)) < 0)
+			return "expected yes or no";
+		*(bool *)base = b;
+		return NULL;
+	case K_SOCKET:
+		if ((bad = check_socket(v)) != NULL)
+			return bad;
+		set_string(c, k, v);
+		return NULL;
+	case K_OCTAL:
+		errno = 0;
+		n = strtol(v, &end, 8);
+		if (*end != '\0' || errno || n < k->min || n > k->max)
+			return "expected an octal mode such as 007";
+		*(mode_t *)base = (mode_t)n;
+		return NULL;
+	case K_USER:
+		if ((bad = check_user(v)) != NULL)
+			return bad;
+		set_string(c, k, v);
+		return NULL;
+	case K_MODE:
+		if (pfl_strcaseeq(v, "monitor"))
+			*(enum pfl_mode *)base = PFL_MODE_MONITOR;
+		else if (pfl_strcaseeq(v, "tag"))
+			*(enum pfl_mode *)base = PFL_MODE_TAG;
+		else if (pfl_strcaseeq(v, "enforce"))
+			*(enum pfl_mode *)base = PFL_MODE_ENFORCE;
+		else
+			return "expected monitor, tag or enforce";
+		return NULL;
+	case K_CIDRS: {
+		struct pfl_cidr_list **slot = (void *)base;
+		struct pfl_cidr_list *l = pfl_cidr_list_parse(v, why, whylen);
+
+		if (l == NULL)
+			return why;
+		pfl_cidr_list_free(*slot);
+		*slot = l;
+		return NULL;
+	}
+	case K_WORDS:
+		add_words((struct pfl_strlist *)base, v);
+		return NULL;
+	case K_FACILITY:
+		if ((b = pfl_log_facility_parse(v)) < 0)
+			return "unknown syslog facility (mail, daemon, "
+			       "local0..7)";
+		*(int *)base = b;
+		return NULL;
+	case K_LOGLEVEL:
+		if ((b = pfl_log_level_parse(v)) < 0)
+			return "expected err, warning, notice, info or debug";
+		*(enum pfl_log_level *)base = (enum pfl_log_level)b;
+		return NULL;
+	}
+	abort();
+}
+
+/* apply_defaults - set every key that has a default */
+static void
+apply_defaults(struct pfl_config *c)
+{
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].def &&
+		    set_value(c, &keys[i], keys[i].def, why, sizeof(why)) !=
+			NULL)
+			abort(); /* a bad built-in default is a bug */
+}
+
+/* parse_line - one line: comment, blank, or "Key value" */
+static void
+parse_line(struct pfl_config *c, char *line, const char *file, int lineno,
+    int *seen, struct errs *e)
+{
+	const struct key *k;
+	char *key, *val, *hash, why[256];
+	const char *bad;
+
+	for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++)
+		if (hash == line || isspace((unsigned char)hash[-1])) {
+			*hash = '\0';
+			break;
+		}
+	key = pfl_trim(line);
+	if (*key == '\0')
+		return;
+	for (val = key; *val && !isspace((unsigned char)*val); val++)
+		;
+	if (*val)
+		*val++ = '\0';
+	val = pfl_trim(val);
+	if ((k = find_key(key)) == NULL) {
+		add_err(e, file, lineno, "unknown key \"%.64s\"", key);
+		return;
+	}
+	if (*val == '\0') {
+		add_err(e, file, lineno, "%s: missing value", k->name);
+		return;
+	}
+	if (k->type != K_WORDS && seen[k - keys] > 0) {
+		add_err(e, file, lineno, "%s: already set at line %d", k->name,
+		    seen[k - keys]);
+		return;
+	}
+	seen[k - keys] = lineno;
+	if ((bad = set_value(c, k, val, why, sizeof(why))) != NULL)
+		add_err(
+		    e, file, lineno, "%s: %s: \"%.128s\"", k->name, bad, val);
+}
+
+/* pfl_config_parse - parse text in memory */
+struct pfl_config *
+pfl_config_parse(const char *name, const char *text, char **errors_r)
+{
+	struct pfl_config *c = pfl_xcalloc(1, sizeof(*c));
+	struct errs e = { NULL, 0, 0 };
+	int seen[NKEYS] = { 0 }, lineno = 0;
+	const char *p = text, *nl;
+	char *line;
+
+	c->refs = 1;
+	c->path = pfl_xstrdup(name);
+	apply_defaults(c);
+	while (*p) {
+		nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		lineno++;
+		if (len > MAX_LINE) {
+			add_err(&e, name, lineno, "line longer than %d bytes",
+			    MAX_LINE);
+		} else if (memchr(p, '\0', len) != NULL) {
+			add_err(&e, name, lineno, "NUL byte in line");
+		} else {
+			line = pfl_xstrndup(p, len);
+			parse_line(c, line, name, lineno, seen, &e);
+			free(line);
+		}
+		p += len + (nl != NULL);
+	}
+	if (e.count > 0) {
+		pfl_config_unref(c);
+		*errors_r = e.text;
+		return NULL;
+	}
+	*errors_r = NULL;
+	return c;
+}
+
+/* pfl_config_load - read and check a file */
+struct pfl_config *
+pfl_config_load(const char *path, char **errors_r)
+{
+	struct errs e = { NULL, 0, 0 };
+	struct pfl_config *c;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		add_err(&e, path, 0, "cannot open: %s", strerror(errno));
+		*errors_r = e.text;
+		return NULL;
+	}
+	do {
+		if (len + 4096 + 1 > cap)
+			buf = pfl_xrealloc(buf, cap = cap * 2 + 8192);
+		n = fread(buf + len, 1, 4096, fp);
+		len += n;
+	} while (n > 0 && len < (64u << 20));
+	if (ferror(fp) || len >= (64u << 20)) {
+		add_err(&e, path, 0, "cannot read: %s",
+		    ferror(fp) ? strerror(errno) : "file too large");
+		fclose(fp);
+		free(buf);
+		*errors_r = e.text;
+		return NULL;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		add_err(&e, path, 0, "file contains NUL bytes");
+		free(buf);
+		*errors_r = e.text;
+		return NULL;
+	}
+	c = pfl_config_parse(path, buf, errors_r);
+	free(buf);
+	return c;
+}
+
+/* pfl_config_ref - take another reference */
+struct pfl_config *
+pfl_config_ref(struct pfl_config *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+/* free_words - free a word list */
+static void
+free_words(struct pfl_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* pfl_config_unref - drop a reference; frees on the last */
+void
+pfl_config_unref(struct pfl_config *c)
+{
+	size_t i;
+
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		char *base = (char *)c + keys[i].off;
+
+		switch (keys[i].type) {
+		case K_STRING:
+		case K_PATH:
+		case K_SOCKET:
+		case K_USER:
+			free(*(char **)base);
+			break;
+		case K_CIDRS:
+			pfl_cidr_list_free(*(struct pfl_cidr_list **)base);
+			break;
+		case K_WORDS:
+			free_words((struct pfl_strlist *)base);
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->path);
+	free(c);
+}
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pfl_config *current;
+
+/* pfl_config_install - make cfg the current snapshot */
+void
+pfl_config_install(struct pfl_config *cfg)
+{
+	struct pfl_config *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = cfg;
+	pthread_mutex_unlock(&current_lock);
+	pfl_config_unref(old);
+}
+
+/* pfl_config_current - the current snapshot with a new reference */
+struct pfl_config *
+pfl_config_current(void)
+{
+	struct pfl_config *c;
+
+	pthread_mutex_lock(&current_lock);
+	c = current ? pfl_config_ref(current) : NULL;
+	pthread_mutex_unlock(&current_lock);
+	return c;
+}
+
+/* pfl_config_mode_name - printable mode */
+const char *
+pfl_config_mode_name(enum pfl_mode m)
+{
+	switch (m) {
+	case PFL_MODE_MONITOR:
+		return "monitor";
+	case PFL_MODE_TAG:
+		return "tag";
+	case PFL_MODE_ENFORCE:
+		return "enforce";
+	}
+	return "?";
+}
+
+/* pfl_strlist_has - is the word in the list? */
+bool
+pfl_strlist_has(const struct pfl_strlist *l, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], w) == 0)
+			return true;
+	return false;
+}
+
+/* pfl_config_keys - the NULL-terminated list of key names */
+const char *const *
+pfl_config_keys(void)
+{
+	static const char *names[NKEYS + 1];
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		names[i] = keys[i].name;
+	names[NKEYS] = NULL;
+	return names;
+}

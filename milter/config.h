@@ -1,0 +1,95 @@
+/*
+ * NAME
+ *	config 3h - the configuration snapshot
+ * DESCRIPTION
+ *	preflight.conf holds opendkim.conf-style "Key value" lines; keys are
+ *	case-insensitive and described by one table (config.c) with type,
+ *	default and bounds. A parsed file becomes an immutable, refcounted
+ *	struct pfl_config: a connection pins the snapshot current at connect
+ *	time and keeps it until close, so a reload never changes the rules
+ *	under a message in flight.
+ * THREAD SAFETY
+ *	A snapshot is read-only after pfl_config_load returns; pfl_config_ref,
+ *	pfl_config_unref, pfl_config_current and pfl_config_install may be
+ *	called from any thread.
+ */
+#ifndef PFL_CONFIG_H
+#define PFL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+struct pfl_cidr_list;
+
+/* What preflight may do to a message. */
+enum pfl_mode {
+	PFL_MODE_MONITOR, /* log only */
+	PFL_MODE_TAG,     /* add the X-Preflight header, never block */
+	PFL_MODE_ENFORCE, /* take the configured actions */
+};
+
+/* A list of lower-cased words from one or more config lines. */
+struct pfl_strlist {
+	char **v;
+	size_t n;
+};
+
+struct pfl_config {
+	char *path;         /* file it was read from */
+	char *socket;       /* Socket: inet:PORT@ADDR or unix:PATH */
+	mode_t umask;       /* UMask for the unix socket */
+	char *user_id;      /* UserID: "user[:group]", or NULL */
+	bool allow_root;    /* AllowRunAsRoot */
+	char *pid_file;     /* PidFile, or NULL */
+	enum pfl_mode mode; /* Mode */
+	struct pfl_cidr_list *internal_hosts; /* InternalHosts */
+	char *local_daemon_name;              /* LocalSubmissionDaemonName */
+	bool syslog;                          /* Syslog */
+	int syslog_facility;                  /* SyslogFacility (LOG_MAIL...) */
+	char *log_file;                       /* LogFile, or NULL */
+	enum pfl_log_level log_level;         /* LogLevel */
+	struct pfl_strlist pause_domains; /* PauseDomains: recipient domains */
+	struct pfl_strlist hold_senders;  /* HoldSenders: addrs or @domains */
+	int refs;                         /* private: reference count */
+};
+
+/*
+ * pfl_config_load - read and check a file. On success returns a snapshot
+ * with one reference. On failure returns NULL and stores in *errors_r a
+ * malloc'd text with one "FILE:LINE: message" line per problem (every
+ * problem, not just the first); the caller frees it.
+ */
+struct pfl_config *pfl_config_load(const char *path, char **errors_r);
+
+/* pfl_config_parse - the same for text in memory; name is used in errors */
+struct pfl_config *pfl_config_parse(
+    const char *name, const char *text, char **errors_r);
+
+/* pfl_config_ref - take another reference; returns its argument */
+struct pfl_config *pfl_config_ref(struct pfl_config *);
+
+/* pfl_config_unref - drop a reference; frees on the last (NULL is fine) */
+void pfl_config_unref(struct pfl_config *);
+
+/*
+ * pfl_config_install - make cfg the current snapshot; takes ownership of
+ * the caller's reference and drops the one on the previous snapshot.
+ */
+void pfl_config_install(struct pfl_config *cfg);
+
+/* pfl_config_current - the current snapshot with a new reference, or NULL */
+struct pfl_config *pfl_config_current(void);
+
+/* pfl_config_mode_name - "monitor", "tag", "enforce" */
+const char *pfl_config_mode_name(enum pfl_mode);
+
+/* pfl_strlist_has - is the (lower-case) word in the list? */
+bool pfl_strlist_has(const struct pfl_strlist *, const char *);
+
+/* pfl_config_keys - the NULL-terminated list of known key names */
+const char *const *pfl_config_keys(void);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * NAME
+ *	glue - the libmilter callbacks
+ * DESCRIPTION
+ *	The session pins the config snapshot current at connect time. We ask
+ *	for the macros we use with smfi_setsymlist (Sendmail does not send
+ *	them by default) and skip the protocol steps we do not need.
+ */
+#include <autoconfig.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "action.h"
+#include "glue.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+/* mta_symval - libmilter macro lookup */
+static const char *
+mta_symval(void *ctx, const char *name)
+{
+	return smfi_getsymval(ctx, (char *)name);
+}
+
+/* mta_setreply - libmilter reply */
+static int
+mta_setreply(void *ctx, const char *rcode, const char *xcode, const char *text)
+{
+	return smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text) ==
+		MI_SUCCESS
+	    ? 0
+	    : -1;
+}
+
+/* mta_addheader - libmilter header insertion (at the top, like Received) */
+static int
+mta_addheader(void *ctx, const char *name, const char *value)
+{
+	return smfi_insheader(ctx, 0, (char *)name, (char *)value) == MI_SUCCESS
+	    ? 0
+	    : -1;
+}
+
+/* mta_quarantine - libmilter quarantine (Postfix: hold queue) */
+static int
+mta_quarantine(void *ctx, const char *reason)
+{
+	return smfi_quarantine(ctx, (char *)reason) == MI_SUCCESS ? 0 : -1;
+}
+
+/* mta_for - the ops table for one callback's context */
+static struct pfl_mta
+mta_for(SMFICTX *ctx)
+{
+	struct pfl_mta m = { ctx, mta_symval, mta_setreply, mta_addheader,
+		mta_quarantine };
+
+	return m;
+}
+
+/* to_smfis - our status to libmilter's */
+static sfsistat
+to_smfis(enum pfl_status st)
+{
+	switch (st) {
+	case PFL_ACCEPT:
+		return SMFIS_ACCEPT;
+	case PFL_TEMPFAIL:
+		return SMFIS_TEMPFAIL;
+	case PFL_REJECT:
+		return SMFIS_REJECT;
+	default:
+		return SMFIS_CONTINUE;
+	}
+}
+
+/* addr_text - a socket address as text, or "" */
+static void
+addr_text(const struct sockaddr *sa, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    buf, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    buf, (socklen_t)n);
+}
+
+/* xx_negotiate - ask for the actions and macros we use */
+static sfsistat
+xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long want =
+	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+	unsigned long skip =
+	    SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY;
+
+	*pf0 = want & f0;
+	*pf1 = skip & f1;
+	*pf2 = *pf3 = 0;
+	smfi_setsymlist(ctx, SMFIM_CONNECT,
+	    "j {daemon_name} {daemon_addr} {client_addr} _");
+	smfi_setsymlist(ctx, SMFIM_ENVFROM,
+	    "i {auth_type} {auth_authen} {auth_author} {mail_addr}");
+	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+	smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	return SMFIS_CONTINUE;
+}
+
+/* xx_connect - a new connection: pin the config, make a session */
+static sfsistat
+xx_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct pfl_config *cfg = pfl_config_current();
+	char addr[INET6_ADDRSTRLEN];
+	struct pfl_session *s;
+
+	if (cfg == NULL)
+		return SMFIS_TEMPFAIL;
+	addr_text(sa, addr, sizeof(addr));
+	s = pfl_session_new(cfg, hostname, addr,
+	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "j"));
+	smfi_setpriv(ctx, s);
+	return SMFIS_CONTINUE;
+}
+
+/* xx_envfrom - MAIL FROM */
+static sfsistat
+xx_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_mta m = mta_for(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	return to_smfis(pfl_session_mail(s, &m, argv[0]));
+}
+
+/* xx_envrcpt - RCPT TO */
+static sfsistat
+xx_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_mta m = mta_for(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	return to_smfis(pfl_session_rcpt(s, &m, argv[0]));
+}
+
+/* xx_header - one header field */
+static sfsistat
+xx_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	return to_smfis(pfl_session_header(s, name, value));
+}
+
+/* xx_eom - end of message */
+static sfsistat
+xx_eom(SMFICTX *ctx)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_mta m = mta_for(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	return to_smfis(pfl_session_eom(s, &m));
+}
+
+/* xx_abort - the message was aborted */
+static sfsistat
+xx_abort(SMFICTX *ctx)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+
+	if (s != NULL)
+		pfl_session_abort(s);
+	return SMFIS_CONTINUE;
+}
+
+/* xx_close - the connection ended */
+static sfsistat
+xx_close(SMFICTX *ctx)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+
+	pfl_session_free(&s);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+/* pfl_glue_register - register the filter with libmilter */
+int
+pfl_glue_register(const char *name)
+{
+	static struct smfiDesc desc = {
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+		    SMFIF_SETSYMLIST,
+		.xxfi_connect = xx_connect,
+		.xxfi_envfrom = xx_envfrom,
+		.xxfi_envrcpt = xx_envrcpt,
+		.xxfi_header = xx_header,
+		.xxfi_eom = xx_eom,
+		.xxfi_abort = xx_abort,
+		.xxfi_close = xx_close,
+		.xxfi_negotiate = xx_negotiate,
+	};
+
+	desc.xxfi_name = (char *)name;
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,297 @@
+/*
+ * NAME
+ *	session - one SMTP connection and its current message
+ * DESCRIPTION
+ *	Decides whether a message is outbound (authenticated client, client
+ *	in InternalHosts, or the local submission path), gathers findings,
+ *	and at end of message asks the verdict and the action modules, then
+ *	writes the message's one log line.
+ */
+#include <autoconfig.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cidr.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+#define ADDR_MAX 512
+
+/* pfl_session_new - a session for a new connection */
+struct pfl_session *
+pfl_session_new(struct pfl_config *cfg, const char *client_name,
+    const char *client_addr, const char *daemon_name, const char *host)
+{
+	struct pfl_session *s = pfl_xcalloc(1, sizeof(*s));
+
+	s->cfg = cfg;
+	s->client_name = pfl_xstrdup(client_name ? client_name : "");
+	s->client_addr = pfl_xstrdup(client_addr ? client_addr : "");
+	s->host = pfl_xstrdup(host ? host : "");
+	s->internal = pfl_cidr_list_match(cfg->internal_hosts, s->client_addr);
+	s->local = daemon_name != NULL && cfg->local_daemon_name != NULL &&
+	    strcmp(daemon_name, cfg->local_daemon_name) == 0;
+	return s;
+}
+
+/* msg_free - the one place a message's memory is released */
+static void
+msg_free(struct pfl_session *s)
+{
+	if (s->msg != NULL) {
+		struct pfl_arena *a = s->msg->arena;
+
+		pfl_arena_free(&a);
+		s->msg = NULL;
+	}
+}
+
+/* pfl_session_free - end the session */
+void
+pfl_session_free(struct pfl_session **sp)
+{
+	struct pfl_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	msg_free(s);
+	pfl_config_unref(s->cfg);
+	free(s->client_name);
+	free(s->client_addr);
+	free(s->host);
+	free(s);
+	*sp = NULL;
+}
+
+/* pfl_msg_add_finding - a slot for a finding; past the cap, the last */
+struct pfl_finding *
+pfl_msg_add_finding(struct pfl_msg *m)
+{
+	if (m->nfindings < PFL_MAX_FINDINGS)
+		return &m->findings[m->nfindings++];
+	/* Keep the decision safe: overwrite nothing, count the overflow. */
+	m->ndropped++;
+	return NULL;
+}
+
+/* domain_listed - domain equal to an entry, or under a ".entry" */
+static bool
+domain_listed(const struct pfl_strlist *l, const char *domain)
+{
+	size_t i, dlen = strlen(domain), elen;
+
+	for (i = 0; i < l->n; i++) {
+		const char *e = l->v[i];
+
+		if (strcmp(e, domain) == 0)
+			return true;
+		elen = strlen(e);
+		if (e[0] == '.' && dlen > elen &&
+		    strcmp(domain + dlen - elen, e) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* sender_held - does HoldSenders name this sender, "@domain" or domain? */
+static bool
+sender_held(const struct pfl_strlist *l, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const char *e = l->v[i];
+
+		if (strcmp(e, sender) == 0)
+			return true;
+		if (at != NULL &&
+		    (strcmp(e, at) == 0 || strcmp(e, at + 1) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* pfl_session_mail - MAIL FROM: start a message */
+enum pfl_status
+pfl_session_mail(
+    struct pfl_session *s, const struct pfl_mta *mta, const char *sender)
+{
+	char buf[ADDR_MAX], safe[ADDR_MAX];
+	struct pfl_arena *a;
+	struct pfl_msg *m;
+	const char *auth;
+
+	msg_free(s);
+	a = pfl_arena_new();
+	m = pfl_arena_alloc(a, sizeof(*m));
+	m->arena = a;
+	s->msg = m;
+	m->sender =
+	    pfl_arena_strdup(a, pfl_addr_strip(buf, sizeof(buf), sender));
+	auth = mta->symval(mta->ctx, "{auth_authen}");
+	if (auth != NULL && *auth != '\0')
+		m->auth = pfl_arena_strdup(a, auth);
+	m->outbound = s->local || s->internal || m->auth != NULL;
+	if (!m->outbound) {
+		pfl_log(PFL_LOG_DEBUG,
+		    "inbound from=<%s> client=%s: passed untouched",
+		    pfl_printable(safe, sizeof(safe), m->sender, NULL),
+		    s->client_addr);
+		msg_free(s);
+		return PFL_ACCEPT;
+	}
+	if (sender_held(&s->cfg->hold_senders, m->sender)) {
+		struct pfl_finding *f = pfl_msg_add_finding(m);
+
+		if (f != NULL)
+			pfl_finding_set(f, "operator", PFL_OUT_DELIVER,
+			    PFL_ACT_HOLD, NULL, NULL, NULL,
+			    "sender is held by the operator (HoldSenders)");
+	}
+	return PFL_CONTINUE;
+}
+
+/* pfl_session_rcpt - RCPT TO: per-recipient decision */
+enum pfl_status
+pfl_session_rcpt(
+    struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt)
+{
+	char domain[ADDR_MAX], reason[ADDR_MAX + 64], safe[ADDR_MAX];
+	char safe_from[ADDR_MAX], addr[ADDR_MAX];
+	struct pfl_finding f;
+	struct pfl_verdict v;
+	const char *qid;
+
+	if (s->msg == NULL || !s->msg->outbound)
+		return PFL_CONTINUE;
+	pfl_addr_domain(domain, sizeof(domain), rcpt);
+	if (!domain_listed(&s->cfg->pause_domains, domain)) {
+		s->msg->nrcpt++;
+		return PFL_CONTINUE;
+	}
+	snprintf(reason, sizeof(reason),
+	    "deliveries to %s are paused by the operator (PauseDomains)",
+	    domain);
+	pfl_finding_set(&f, "operator", PFL_OUT_DELIVER, PFL_ACT_DEFER, NULL,
+	    "451", "4.7.1", reason);
+	pfl_verdict_decide(&f, 1, s->cfg->mode, s->local, &v);
+	if (v.action != PFL_ACT_DEFER && v.action != PFL_ACT_REJECT) {
+		/* Not acted on here: the message carries the finding. */
+		struct pfl_finding *slot = pfl_msg_add_finding(s->msg);
+
+		if (slot != NULL)
+			*slot = f;
+		s->msg->nrcpt++;
+		return PFL_CONTINUE;
+	}
+	qid = mta->symval(mta->ctx, "i");
+	pfl_addr_strip(addr, sizeof(addr), rcpt);
+	pfl_log(PFL_LOG_INFO,
+	    "%s: preflight: action=%s mode=%s rcpt=<%s> from=<%s> "
+	    "reason=\"%s\"",
+	    qid && *qid ? qid : "NOQUEUE", pfl_action_name(v.action),
+	    pfl_config_mode_name(s->cfg->mode),
+	    pfl_printable(safe, sizeof(safe), addr, "<>\""),
+	    pfl_printable(safe_from, sizeof(safe_from), s->msg->sender, "<>"),
+	    f.reason);
+	s->msg->ndeferred++;
+	return pfl_action_rcpt(mta, &v);
+}
+
+/* pfl_session_header - one header field */
+enum pfl_status
+pfl_session_header(struct pfl_session *s, const char *name, const char *value)
+{
+	if (s->msg != NULL)
+		s->msg->nheaders++;
+	return PFL_CONTINUE;
+}
+
+/* header_value - the X-Preflight value for a verdict */
+static void
+header_value(const struct pfl_session *s, const struct pfl_verdict *v,
+    char *buf, size_t n)
+{
+	char host[256];
+	int len;
+
+	len = snprintf(
+	    buf, n, "v=1 verdict=%s checks=none", pfl_outcome_name(v->outcome));
+	if (v->cause != NULL && len >= 0 && (size_t)len < n)
+		len += snprintf(buf + len, n - (size_t)len,
+		    " action=%s finding=%s reason=\"%s\"",
+		    pfl_action_name(v->would), v->cause->check,
+		    v->cause->reason);
+	if (len >= 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, " host=%s",
+		    pfl_printable(host, sizeof(host), s->host, " \";"));
+}
+
+/* log_decision - the message's one log line */
+static void
+log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
+    const char *qid, enum pfl_status st)
+{
+	const struct pfl_msg *m = s->msg;
+	char safe_from[ADDR_MAX], safe_auth[256], extra[512] = "";
+	int len = 0;
+
+	if (v->action != v->would && v->would > PFL_ACT_TAG)
+		len += snprintf(extra + len, sizeof(extra) - (size_t)len,
+		    " would=%s", pfl_action_name(v->would));
+	if (v->cause != NULL && len >= 0 && (size_t)len < sizeof(extra))
+		len += snprintf(extra + len, sizeof(extra) - (size_t)len,
+		    " finding=%s reason=\"%s\"", v->cause->check,
+		    v->cause->reason);
+	if (m->ndeferred && len >= 0 && (size_t)len < sizeof(extra))
+		snprintf(extra + len, sizeof(extra) - (size_t)len,
+		    " deferred=%zu", m->ndeferred);
+	pfl_log(PFL_LOG_INFO,
+	    "%s: preflight: action=%s mode=%s verdict=%s checks=none%s "
+	    "from=<%s> rcpts=%zu path=%s auth=%s client=%s",
+	    qid && *qid ? qid : "NOQUEUE",
+	    st == PFL_TEMPFAIL && v->action == PFL_ACT_HOLD
+		? "defer"
+		: pfl_action_name(v->action),
+	    pfl_config_mode_name(s->cfg->mode), pfl_outcome_name(v->outcome),
+	    extra, pfl_printable(safe_from, sizeof(safe_from), m->sender, "<>"),
+	    m->nrcpt, s->local ? "local" : "smtp",
+	    m->auth ? pfl_printable(safe_auth, sizeof(safe_auth), m->auth, " ")
+		    : "-",
+	    s->client_addr[0] ? s->client_addr : "-");
+}
+
+/* pfl_session_eom - end of message: verdict, action, one log line */
+enum pfl_status
+pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
+{
+	struct pfl_verdict v;
+	enum pfl_status st;
+	char hdr[1024];
+	const char *qid;
+
+	if (s->msg == NULL || !s->msg->outbound) {
+		msg_free(s);
+		return PFL_ACCEPT;
+	}
+	pfl_verdict_decide(
+	    s->msg->findings, s->msg->nfindings, s->cfg->mode, s->local, &v);
+	header_value(s, &v, hdr, sizeof(hdr));
+	st = pfl_action_eom(mta, &v, hdr, s->local);
+	qid = mta->symval(mta->ctx, "i");
+	log_decision(s, &v, qid, st);
+	msg_free(s);
+	return st;
+}
+
+/* pfl_session_abort - the message was aborted: forget it */
+void
+pfl_session_abort(struct pfl_session *s)
+{
+	msg_free(s);
+}

@@ -1,0 +1,80 @@
+/*
+ * NAME
+ *	session 3h - one SMTP connection and its current message
+ * DESCRIPTION
+ *	The milter callbacks hand over to these functions with the MTA ops
+ *	table; nothing here knows libmilter. A session pins the config
+ *	snapshot current at connect. The message (envelope, findings) lives
+ *	in its own arena, freed at end of message, abort or close.
+ * THREAD SAFETY
+ *	libmilter runs one connection's callbacks one at a time (possibly on
+ *	different threads): a session needs no lock.
+ */
+#ifndef PFL_SESSION_H
+#define PFL_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "action.h"
+#include "config.h"
+#include "verdict.h"
+
+struct pfl_arena;
+
+struct pfl_msg {
+	struct pfl_arena *arena; /* owns everything below */
+	const char *sender;      /* envelope sender, no <>, lower case */
+	const char *auth;        /* {auth_authen}, or NULL */
+	bool outbound;           /* checked and acted on */
+	size_t nrcpt;            /* recipients let through */
+	size_t ndeferred;        /* recipients deferred or rejected at RCPT */
+	size_t nheaders;         /* header fields seen */
+	struct pfl_finding findings[PFL_MAX_FINDINGS];
+	size_t nfindings;
+	size_t ndropped; /* findings beyond PFL_MAX_FINDINGS */
+};
+
+struct pfl_session {
+	struct pfl_config *cfg; /* pinned snapshot (a reference) */
+	char *client_addr;      /* text form, or "" */
+	char *client_name;      /* as the MTA gave it, or "" */
+	char *host;             /* our MTA's host name ("j" macro) */
+	bool internal;          /* client in InternalHosts */
+	bool local;             /* local submission path */
+	struct pfl_msg *msg;    /* current message, or NULL */
+};
+
+/*
+ * pfl_session_new - a session for a new connection. Takes ownership of the
+ * caller's reference on cfg. Any string may be NULL.
+ */
+struct pfl_session *pfl_session_new(struct pfl_config *cfg,
+    const char *client_name, const char *client_addr, const char *daemon_name,
+    const char *host);
+
+/* pfl_session_free - end the session, its message and its pin; NULLs *sp */
+void pfl_session_free(struct pfl_session **sp);
+
+/* pfl_session_mail - MAIL FROM: start a message, decide outbound or not */
+enum pfl_status pfl_session_mail(
+    struct pfl_session *, const struct pfl_mta *, const char *sender);
+
+/* pfl_session_rcpt - RCPT TO: per-recipient decision */
+enum pfl_status pfl_session_rcpt(
+    struct pfl_session *, const struct pfl_mta *, const char *rcpt);
+
+/* pfl_session_header - one header field */
+enum pfl_status pfl_session_header(
+    struct pfl_session *, const char *name, const char *value);
+
+/* pfl_session_eom - end of message: verdict, action, one log line */
+enum pfl_status pfl_session_eom(struct pfl_session *, const struct pfl_mta *);
+
+/* pfl_session_abort - the message was aborted: forget it */
+void pfl_session_abort(struct pfl_session *);
+
+/* pfl_msg_add_finding - record a finding on the current message */
+struct pfl_finding *pfl_msg_add_finding(struct pfl_msg *);
+
+#endif
