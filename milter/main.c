@@ -226,6 +226,9 @@ main(int argc, char **argv)
 	}
 	pfl_log_stderr(foreground);
 	log_setup(cfg);
+	/* so that a reload, run as UserID, can reopen it */
+	if (cfg->log_file && cfg->user_id && geteuid() == 0)
+		(void)pfl_daemon_chown(cfg->log_file, cfg->user_id);
 	if (pfl_glue_register(PROGNAME) < 0 || open_socket(cfg) < 0) {
 		pfl_log(
 		    PFL_LOG_ERR, "cannot open milter socket %s", cfg->socket);
