@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -41,6 +42,8 @@ enum ktype {
 	K_WORDS,    /* word list, lines accumulate */
 	K_FACILITY, /* syslog facility name */
 	K_LOGLEVEL, /* log level name */
+	K_UINT,     /* a whole number within [min, max] */
+	K_MSEC,     /* a duration: 500ms, 5s, 10m, 6h, 1d; stored in ms */
 };
 
 struct key {
@@ -71,6 +74,8 @@ static const struct key keys[] = {
 	{ "LogLevel", K_LOGLEVEL, F(log_level), "info", 0, 0 },
 	{ "PauseDomains", K_WORDS, F(pause_domains), NULL, 0, 0 },
 	{ "HoldSenders", K_WORDS, F(hold_senders), NULL, 0, 0 },
+	{ "Nameservers", K_STRING, F(nameservers), NULL, 0, 0 },
+	{ "DnsTimeout", K_MSEC, F(dns_timeout_ms), "5s", 100, 25000 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -216,6 +221,35 @@ add_words(struct pfl_strlist *l, const char *v)
 	free(copy);
 }
 
+/* parse_msec - "500ms", "5s", "10m", "6h", "1d" (or bare seconds) */
+static int
+parse_msec(const char *v, unsigned long *ms_r)
+{
+	static const struct {
+		const char *unit;
+		unsigned long ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 } };
+	unsigned long n;
+	char *end;
+	size_t i;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (n > ULONG_MAX / units[i].ms)
+				return -1;
+			*ms_r = n * units[i].ms;
+			return 0;
+		}
+	return -1;
+}
+
 /* set_string - replace a string field */
 static void
 set_string(struct pfl_config *c, const struct key *k, const char *v)
@@ -301,6 +335,32 @@ set_value(struct pfl_config *c, const struct key *k, const char *v, char *why,
 			return "expected err, warning, notice, info or debug";
 		*(enum pfl_log_level *)base = (enum pfl_log_level)b;
 		return NULL;
+	case K_UINT:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end != '\0' || errno ||
+		    n < k->min || n > k->max) {
+			snprintf(why, whylen,
+			    "expected a number from %ld to %ld", k->min,
+			    k->max);
+			return why;
+		}
+		*(unsigned *)base = (unsigned)n;
+		return NULL;
+	case K_MSEC: {
+		unsigned long ms;
+
+		if (parse_msec(v, &ms) < 0 || ms < (unsigned long)k->min ||
+		    ms > (unsigned long)k->max) {
+			snprintf(why, whylen,
+			    "expected a duration from %ldms to %ldms "
+			    "(such as 500ms, 5s, 10m, 6h, 1d)",
+			    k->min, k->max);
+			return why;
+		}
+		*(unsigned long *)base = ms;
+		return NULL;
+	}
 	}
 	abort();
 }

@@ -53,7 +53,10 @@ struct pfl_config {
 	enum pfl_log_level log_level;         /* LogLevel */
 	struct pfl_strlist pause_domains; /* PauseDomains: recipient domains */
 	struct pfl_strlist hold_senders;  /* HoldSenders: addrs or @domains */
-	int refs;                         /* private: reference count */
+	char *nameservers;            /* Nameservers: NULL = full recursion */
+	unsigned long dns_timeout_ms; /* DnsTimeout, per lookup */
+	/* New keys: add fields here, at the end, grouped by module. */
+	int refs; /* private: reference count */
 };
 
 /*

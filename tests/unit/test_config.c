@@ -186,6 +186,29 @@ test_install_and_refcount(void **state)
 }
 
 static void
+test_durations(void **state)
+{
+	struct pfl_config *c = parse_ok("DnsTimeout 1500ms\n");
+	char *e;
+
+	assert_int_equal(c->dns_timeout_ms, 1500);
+	pfl_config_unref(c);
+	c = parse_ok("DnsTimeout 3\n");
+	assert_int_equal(c->dns_timeout_ms, 3000);
+	pfl_config_unref(c);
+	c = parse_ok("");
+	assert_int_equal(c->dns_timeout_ms, 5000);
+	assert_null(c->nameservers);
+	pfl_config_unref(c);
+	e = parse_err("DnsTimeout 1m\n");
+	assert_non_null(strstr(e, "t.conf:1: DnsTimeout: expected a duration"));
+	free(e);
+	free(parse_err("DnsTimeout 5 s\n"));
+	free(parse_err("DnsTimeout -5s\n"));
+	free(parse_err("DnsTimeout 99999999999999999999s\n"));
+}
+
+static void
 test_keys_listed(void **state)
 {
 	const char *const *k = pfl_config_keys();
@@ -208,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_install_and_refcount),
+		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_keys_listed),
 	};
 
