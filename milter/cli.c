@@ -4,6 +4,10 @@
  * SYNOPSIS
  *	preflight version
  *	preflight config-check [FILE]
+ *	preflight dns-query [--nameserver IP@PORT] [--timeout MS] NAME TYPE
+ *	preflight spf --ip IP [--helo NAME] --mail-from ADDR [...]
+ *	preflight dkim-verify [--nameserver IP@PORT] FILE
+ *	preflight dkim-predict [-c CONFIG] --from ADDR [--nameserver IP@PORT]
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter.
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli.h"
 #include "config.h"
 #include "util.h"
 #include "version.h"
@@ -25,7 +30,14 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: preflight version\n"
-	    "       preflight config-check [FILE]\n");
+	    "       preflight config-check [FILE]\n"
+	    "       preflight dns-query [--nameserver IP@PORT] [--timeout MS] "
+	    "NAME TYPE\n"
+	    "       preflight spf --ip IP [--helo NAME] --mail-from ADDR "
+	    "[--nameserver IP@PORT] [--timeout MS]\n"
+	    "       preflight dkim-verify [--nameserver IP@PORT] FILE\n"
+	    "       preflight dkim-predict [-c CONFIG] --from ADDR "
+	    "[--nameserver IP@PORT]\n");
 	return EX_USAGE;
 }
 
@@ -61,5 +73,15 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "config-check") == 0)
 		return cmd_config_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dns-query") == 0)
+		return pfl_cli_dns_query(argc - 1, argv + 1);
+	if (strcmp(argv[1], "spf") == 0)
+		return pfl_cli_spf(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dkim-verify") == 0)
+		return pfl_cli_dkim_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dkim-predict") == 0)
+		return pfl_cli_dkim_predict(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dmarc") == 0)
+		return pfl_cli_dmarc(argc - 1, argv + 1);
 	return usage();
 }

@@ -55,6 +55,11 @@ struct pfl_config {
 	struct pfl_strlist hold_senders;  /* HoldSenders: addrs or @domains */
 	char *nameservers;            /* Nameservers: NULL = full recursion */
 	unsigned long dns_timeout_ms; /* DnsTimeout, per lookup */
+	/* DKIM: the signer's tables, read by dkim_signer.c (not here) */
+	char *signer_key_table;     /* SignerKeyTable: [file:]PATH, or NULL */
+	char *signer_signing_table; /* SignerSigningTable: [file:|refile:]PATH */
+	struct pfl_strlist signer_sign_headers; /* SignerSignHeaders */
+	unsigned long key_check_interval_ms;	/* KeyCheckInterval */
 	/* New keys: add fields here, at the end, grouped by module. */
 	int refs; /* private: reference count */
 };

@@ -1,0 +1,380 @@
+#!/bin/bash
+# lib.sh - harness for preflight's end-to-end tests.
+#
+# Sourced by tests/e2e/t_*.sh. Starts real servers on loopback, each test
+# with its own ports and temp dir so tests may run in parallel:
+#   nsd (authoritative DNS for tests/data/zones/*.zone), smtp-sink, a
+#   private Postfix instance (own config, queue and data dirs; never the
+#   machine's own), and preflight-milter built from this tree.
+# Prints TAP. Everything started is stopped by PID at exit.
+
+set -u
+
+SRC=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BLD=${top_builddir:-$SRC}
+PFL_MILTER=${PFL_MILTER:-$BLD/preflight-milter}
+PFL_CLI=${PFL_CLI:-$BLD/preflight}
+TEST_NAME=$(basename "$0" .sh)
+
+# Ports: a block of 10 per test, derived from the test name.
+if [ -z "${PFL_PORT_BASE:-}" ]; then
+	PFL_PORT_BASE=$((20000 + ($(printf '%s' "$TEST_NAME" | cksum | cut -d' ' -f1) % 3000) * 10))
+fi
+DNS_PORT=$((PFL_PORT_BASE + 0))
+SMTP_PORT=$((PFL_PORT_BASE + 1))
+SINK_PORT=$((PFL_PORT_BASE + 2))
+MILTER_PORT=$((PFL_PORT_BASE + 3))
+
+T=$(mktemp -d "/tmp/pfl-$TEST_NAME.XXXXXX")
+chmod 755 "$T"
+PF_CONF=$T/postfix/etc
+PF_LOG=$T/postfix/maillog
+MILTER_CONF=$T/preflight.conf
+MILTER_LOG=$T/milter.log
+SINK_DIR=$T/sink
+_PIDS=()
+_POSTFIX_UP=
+_TAP_N=0
+_TAP_FAILED=0
+
+# --- TAP -----------------------------------------------------------------
+
+plan() { echo "1..$1"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+_result() { # _result STATUS DESC
+	_TAP_N=$((_TAP_N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_TAP_N - $2"
+	else
+		echo "not ok $_TAP_N - $2"
+		_TAP_FAILED=$((_TAP_FAILED + 1))
+	fi
+}
+ok() { # ok DESC CMD...
+	local desc=$1 rc=0
+	shift
+	"$@" >"$T/ok.out" 2>&1 || rc=$?
+	_result $rc "$desc"
+	[ $rc = 0 ] || {
+		diag "command failed (rc=$rc): $*"
+		sed -n '1,20p' "$T/ok.out" | sed 's/^/#   /'
+	}
+	return 0
+}
+is() { # is GOT WANT DESC
+	if [ "$1" = "$2" ]; then _result 0 "$3"; else
+		_result 1 "$3"
+		diag "got:  '$1'" "want: '$2'"
+	fi
+}
+like() { # like GOT ERE DESC
+	if printf '%s' "$1" | grep -Eq -- "$2"; then _result 0 "$3"; else
+		_result 1 "$3"
+		diag "got:  '$(printf '%s' "$1" | head -c 2000)'" "want match: $2"
+	fi
+}
+unlike() { # unlike GOT ERE DESC
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		_result 1 "$3"
+		diag "got:  '$(printf '%s' "$1" | head -c 2000)'" "want no match: $2"
+	else _result 0 "$3"; fi
+}
+
+# --- process bookkeeping ---------------------------------------------------
+
+_cleanup() {
+	local pid
+	if [ -n "$_POSTFIX_UP" ]; then
+		postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
+	fi
+	for pid in "${_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${_PIDS[@]}"; do
+		for ((_i = 0; _i < 100; _i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	if [ -n "${PFL_KEEP:-}" ] || [ "$_TAP_FAILED" != 0 ]; then
+		echo "# kept $T for inspection"
+	else
+		rm -rf "$T"
+	fi
+}
+trap _cleanup EXIT
+
+_track() { _PIDS+=("$1"); }
+
+# wait_port PORT [TRIES] - until something listens on 127.0.0.1:PORT
+wait_port() {
+	local i
+	for ((i = 0; i < ${2:-100}; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_log FILE ERE [SECONDS] - until a line of FILE matches
+wait_log() {
+	local i
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+require() { # require CMD... - fail (never skip) when a tool is missing
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			bail "missing $c: run tests/install-deps.sh as root"
+	done
+}
+
+[ "$(id -u)" = 0 ] || bail "end-to-end tests run as root (they start Postfix)"
+[ -x "$PFL_MILTER" ] || bail "no $PFL_MILTER: build first"
+
+# --- DNS: nsd --------------------------------------------------------------
+
+start_nsd() {
+	require nsd dig
+	local d=$T/nsd z name
+	mkdir -p "$d"
+	cat >"$d/nsd.conf" <<EOF
+server:
+	ip-address: 127.0.0.1@$DNS_PORT
+	port: $DNS_PORT
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	database: ""
+	zonelistfile: "$d/zone.list"
+	xfrdfile: "$d/xfrd.state"
+	xfrdir: "$d"
+	pidfile: "$d/nsd.pid"
+	logfile: "$d/nsd.log"
+	server-count: 1
+	verbosity: 1
+	hide-version: yes
+	refuse-any: no
+remote-control:
+	control-enable: no
+EOF
+	for z in "$SRC"/tests/data/zones/*.zone; do
+		[ -e "$z" ] || continue
+		name=$(basename "$z" .zone)
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$name" "$z" >>"$d/nsd.conf"
+	done
+	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
+	_track $!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		dig +short +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 \
+			SOA preflight.test >/dev/null 2>&1 &&
+			[ -n "$(dig +short +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 SOA preflight.test)" ] &&
+			return 0
+		sleep 0.05
+	done
+	cat "$d/stderr" "$d/nsd.log" 2>/dev/null | sed 's/^/# nsd: /'
+	bail "nsd did not start on 127.0.0.1:$DNS_PORT"
+}
+
+# dnsq NAME TYPE - the short answer from the test DNS server
+dnsq() { dig +short +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 "$2" "$1"; }
+
+# --- the receiving side: smtp-sink -------------------------------------------
+
+start_sink() {
+	require smtp-sink
+	mkdir -p "$SINK_DIR"
+	chown nobody "$SINK_DIR"
+	# -d: one file per message (envelope lines first), in SINK_DIR
+	smtp-sink -u nobody -c -d "$SINK_DIR/%Y%m%d%H%M%S." \
+		"127.0.0.1:$SINK_PORT" 100 >"$T/sink.out" 2>&1 &
+	_track $!
+	wait_port "$SINK_PORT" || bail "smtp-sink did not start"
+}
+
+# sink_count - messages the sink has received
+sink_count() { find "$SINK_DIR" -type f | wc -l; }
+
+# sink_files - the received message files, oldest first
+sink_files() { ls -1tr "$SINK_DIR"/* 2>/dev/null; }
+
+# sink_find ERE - the first received message matching ERE
+sink_find() {
+	local f
+	for f in $(sink_files); do
+		grep -Eq -- "$1" "$f" && {
+			echo "$f"
+			return 0
+		}
+	done
+	return 1
+}
+
+# wait_sink N [SECONDS] - until the sink holds N messages
+wait_sink() {
+	local i
+	for ((i = 0; i < ${2:-20} * 20; i++)); do
+		[ "$(sink_count)" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# --- preflight-milter ----------------------------------------------------------
+
+# milter_config [LINES...] - write the milter's config file
+milter_config() {
+	{
+		echo "Socket inet:$MILTER_PORT@127.0.0.1"
+		echo "UserID nobody"
+		echo "PidFile $T/milter.pid"
+		echo "Syslog no"
+		echo "LogFile $MILTER_LOG"
+		echo "LogLevel debug"
+		printf '%s\n' "$@"
+	} >"$MILTER_CONF"
+}
+
+# start_milter [LINES...] - write the config and start the daemon (foreground
+# mode, in the background); LINES are extra config lines
+start_milter() {
+	[ $# -gt 0 ] || [ ! -e "$MILTER_CONF" ] && milter_config "$@"
+	: >"$MILTER_LOG"
+	chown nobody "$MILTER_LOG"
+	${PFL_WRAPPER:-} "$PFL_MILTER" -f -c "$MILTER_CONF" >>"$T/milter.stderr" 2>&1 &
+	MILTER_PID=$!
+	_track $MILTER_PID
+	wait_port "$MILTER_PORT" 200 || {
+		sed 's/^/# milter: /' "$T/milter.stderr"
+		bail "preflight-milter did not start"
+	}
+}
+
+# stop_milter - stop the daemon we started
+stop_milter() {
+	kill "$MILTER_PID" 2>/dev/null
+	wait "$MILTER_PID" 2>/dev/null
+	return 0
+}
+
+# --- a private Postfix ---------------------------------------------------------
+
+# start_postfix [key=value...] - config overrides for main.cf
+start_postfix() {
+	require postfix postconf swaks
+	mkdir -p "$PF_CONF" "$T/postfix/queue" "$T/postfix/data"
+	chown postfix "$T/postfix/data"
+	cat >"$PF_CONF/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $PF_CONF
+queue_directory = $T/postfix/queue
+data_directory = $T/postfix/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mta.preflight.test
+mydomain = preflight.test
+myorigin = \$myhostname
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$SINK_PORT
+smtp_dns_support_level = disabled
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_relay_restrictions = check_client_access static:OK, reject_unauth_destination
+smtpd_recipient_restrictions =
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file = $PF_LOG
+maillog_file_prefixes = $T
+smtpd_milters = inet:127.0.0.1:$MILTER_PORT
+non_smtpd_milters = \$smtpd_milters
+milter_default_action = tempfail
+milter_command_timeout = 30s
+delay_warning_time = 0
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+EOF
+	local kv
+	for kv in "$@"; do
+		postconf -c "$PF_CONF" -e "$kv"
+	done
+	cat >"$PF_CONF/master.cf" <<EOF
+127.0.0.1:$SMTP_PORT inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup -o cleanup_service_name=cleanup_local
+cleanup   unix  n - n - 0 cleanup
+cleanup_local unix n - n - 0 cleanup -o milter_macro_daemon_name=local-submit
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+local     unix  - n n - - local
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+	# postfix prints its errors only to a terminal: script(1) gives it one
+	if ! script -qec "postfix -c '$PF_CONF' start" "$T/postfix.start" >/dev/null 2>&1; then
+		sed 's/^/# postfix: /' "$T/postfix.start"
+		bail "postfix did not start"
+	fi
+	_POSTFIX_UP=1
+	wait_port "$SMTP_PORT" 200 || bail "postfix smtpd not listening on $SMTP_PORT"
+}
+
+# send ARGS... - swaks to the private Postfix; output in $T/swaks.out
+send() {
+	swaks --server "127.0.0.1:$SMTP_PORT" --timeout 60 "$@" >"$T/swaks.out" 2>&1
+}
+
+# local_send SENDER RCPT... < message - sendmail(1) of the private Postfix
+local_send() {
+	local from=$1
+	shift
+	sendmail -C "$PF_CONF" -f "$from" -- "$@"
+}
+
+# qid_of_last_send - the queue id Postfix gave the last swaks message
+qid_of_last_send() {
+	sed -n 's/.*250 2\.0\.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' "$T/swaks.out" | tail -1
+}
+
+# wait_sent QID [SECONDS] - until Postfix logs status=sent for QID
+wait_sent() { wait_log "$PF_LOG" "$1: .*status=sent" "${2:-20}"; }
+
+# flush_queue - ask Postfix to try deferred mail now
+flush_queue() { postqueue -c "$PF_CONF" -f >/dev/null 2>&1; }
+
+# hold_queue_ids - queue ids in the hold queue
+hold_queue_ids() {
+	postqueue -c "$PF_CONF" -j 2>/dev/null |
+		python3 -c 'import sys, json
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("queue_name") == "hold": print(m["queue_id"])'
+}
