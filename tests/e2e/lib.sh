@@ -87,7 +87,7 @@ unlike() { # unlike GOT ERE DESC
 # --- process bookkeeping ---------------------------------------------------
 
 _cleanup() {
-	local pid
+	local pid rc=$?
 	if [ -n "$_POSTFIX_UP" ]; then
 		postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
 	fi
@@ -101,11 +101,20 @@ _cleanup() {
 		done
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	# a sanitizer report from the daemon fails the test
+	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' \
+		"$T/milter.stderr" 2>/dev/null; then
+		sed 's/^/# milter: /' "$T/milter.stderr" | head -60
+		echo "Bail out! sanitizer report from preflight-milter"
+		_TAP_FAILED=1
+		rc=1
+	fi
 	if [ -n "${PFL_KEEP:-}" ] || [ "$_TAP_FAILED" != 0 ]; then
 		echo "# kept $T for inspection"
 	else
 		rm -rf "$T"
 	fi
+	exit $rc
 }
 trap _cleanup EXIT
 
