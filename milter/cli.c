@@ -8,6 +8,7 @@
  *	preflight spf --ip IP [--helo NAME] --mail-from ADDR [...]
  *	preflight dkim-verify [--nameserver IP@PORT] FILE
  *	preflight dkim-predict [-c CONFIG] --from ADDR [--nameserver IP@PORT]
+ *	preflight provider [-c CONFIG] [--nameserver IP@PORT] DOMAIN...
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter.
@@ -21,6 +22,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ctx.h"
 #include "util.h"
 #include "version.h"
 
@@ -37,7 +39,9 @@ usage(void)
 	    "[--nameserver IP@PORT] [--timeout MS]\n"
 	    "       preflight dkim-verify [--nameserver IP@PORT] FILE\n"
 	    "       preflight dkim-predict [-c CONFIG] --from ADDR "
-	    "[--nameserver IP@PORT]\n");
+	    "[--nameserver IP@PORT]\n"
+	    "       preflight provider [-c CONFIG] [--nameserver IP@PORT] "
+	    "DOMAIN...\n");
 	return EX_USAGE;
 }
 
@@ -46,19 +50,19 @@ static int
 cmd_config_check(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : PFL_DEFAULT_CONFIG;
-	struct pfl_config *cfg;
+	struct pfl_ctx *ctx;
 	char *errors = NULL;
 
 	if (argc > 2)
 		return usage();
-	if ((cfg = pfl_config_load(path, &errors)) == NULL) {
+	if ((ctx = pfl_ctx_load(path, &errors)) == NULL) {
 		fputs(errors, stderr);
 		free(errors);
 		return EX_CONFIG;
 	}
 	printf("%s: configuration OK (mode=%s)\n", path,
-	    pfl_config_mode_name(cfg->mode));
-	pfl_config_unref(cfg);
+	    pfl_config_mode_name(ctx->cfg->mode));
+	pfl_ctx_unref(ctx);
 	return 0;
 }
 
@@ -83,5 +87,7 @@ main(int argc, char **argv)
 		return pfl_cli_dkim_predict(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dmarc") == 0)
 		return pfl_cli_dmarc(argc - 1, argv + 1);
+	if (strcmp(argv[1], "provider") == 0)
+		return pfl_cli_provider(argc - 1, argv + 1);
 	return usage();
 }

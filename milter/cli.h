@@ -24,4 +24,7 @@ int pfl_cli_dkim_predict(int argc, char **argv);
 /* pfl_cli_dmarc - preflight dmarc --from-domain D [--spf-domain D --spf R] ... */
 int pfl_cli_dmarc(int argc, char **argv);
 
+/* pfl_cli_provider - preflight provider [-c CONFIG] [--nameserver S] DOMAIN... */
+int pfl_cli_provider(int argc, char **argv);
+
 #endif

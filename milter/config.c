@@ -22,7 +22,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
+#include <arpa/inet.h>
 
 #include "cidr.h"
 #include "config.h"
@@ -44,6 +44,9 @@ enum ktype {
 	K_LOGLEVEL, /* log level name */
 	K_UINT,     /* a whole number within [min, max] */
 	K_MSEC,     /* a duration: 500ms, 5s, 10m, 6h, 1d; stored in ms */
+	K_ACTION,   /* accept/tag/hold/defer/reject */
+	K_LINES,    /* whole values with line numbers, lines accumulate */
+	K_ADDRS,    /* IP addresses (no networks), lines accumulate */
 };
 
 struct key {
@@ -77,11 +80,18 @@ static const struct key keys[] = {
 	{ "Nameservers", K_STRING, F(nameservers), NULL, 0, 0 },
 	{ "DnsTimeout", K_MSEC, F(dns_timeout_ms), "5s", 100, 25000 },
 	{ "SignerKeyTable", K_STRING, F(signer_key_table), NULL, 0, 0 },
-	{ "SignerSigningTable", K_STRING, F(signer_signing_table), NULL, 0,
-	    0 },
+	{ "SignerSigningTable", K_STRING, F(signer_signing_table), NULL, 0, 0 },
 	{ "SignerSignHeaders", K_WORDS, F(signer_sign_headers), NULL, 0, 0 },
 	{ "KeyCheckInterval", K_MSEC, F(key_check_interval_ms), "1h", 1000,
 	    604800000 },
+	{ "ProviderRule", K_LINES, F(provider_rules), NULL, 0, 0 },
+	{ "ProviderDomains", K_LINES, F(provider_domains), NULL, 0, 0 },
+	{ "OnAuthReject", K_ACTION, F(on_auth_reject), "defer", 0, 0 },
+	{ "OnAuthThrottle", K_ACTION, F(on_auth_throttle), "tag", 0, 0 },
+	{ "OnDnsError", K_ACTION, F(on_dns_error), "tag", 0, 0 },
+	{ "BulkSenderDomains", K_WORDS, F(bulk_sender_domains), NULL, 0, 0 },
+	{ "EgressAddresses", K_ADDRS, F(egress_addresses), NULL, 0, 0 },
+	{ "EgressHelo", K_STRING, F(egress_helo), NULL, 0, 0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -256,6 +266,65 @@ parse_msec(const char *v, unsigned long *ms_r)
 	return -1;
 }
 
+/* parse_action - an action name; -1 when not one */
+static int
+parse_action(const char *v)
+{
+	static const char *names[] = { "accept", "tag", "hold", "defer",
+		"reject" };
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (pfl_strcaseeq(v, names[i]))
+			return PFL_ACT_ACCEPT + i;
+	return -1;
+}
+
+/* add_line - append a whole value and its line number */
+static void
+add_line(struct pfl_linelist *l, const char *v, int lineno)
+{
+	l->v = pfl_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->line = pfl_xrealloc(l->line, (l->n + 1) * sizeof(*l->line));
+	l->v[l->n] = pfl_xstrdup(v);
+	l->line[l->n++] = lineno;
+}
+
+/* add_addrs - append IP addresses in normal form; NULL or the reason */
+static const char *
+add_addrs(struct pfl_strlist *l, const char *v, char *why, size_t whylen)
+{
+	char *copy = pfl_xstrdup(v), *tok, *save = NULL;
+	char text[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	int af;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		af = strchr(tok, ':') ? AF_INET6 : AF_INET;
+		if (inet_pton(af, tok, bin) != 1 ||
+		    inet_ntop(af, bin, text, sizeof(text)) == NULL) {
+			snprintf(why, whylen,
+			    "\"%.64s\" is not an IP address (one each, no "
+			    "networks)",
+			    tok);
+			free(copy);
+			return why;
+		}
+		l->v = pfl_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = pfl_xstrdup(text);
+	}
+	free(copy);
+	return NULL;
+}
+
+/* accumulates - may the key be given on several lines? */
+static bool
+accumulates(const struct key *k)
+{
+	return k->type == K_WORDS || k->type == K_LINES || k->type == K_ADDRS;
+}
+
 /* set_string - replace a string field */
 static void
 set_string(struct pfl_config *c, const struct key *k, const char *v)
@@ -268,8 +337,8 @@ set_string(struct pfl_config *c, const struct key *k, const char *v)
 
 /* set_value - check v for key k and store it; NULL or the reason */
 static const char *
-set_value(struct pfl_config *c, const struct key *k, const char *v, char *why,
-    size_t whylen)
+set_value(struct pfl_config *c, const struct key *k, const char *v, int lineno,
+    char *why, size_t whylen)
 {
 	char *base = (char *)c + k->off, *end;
 	const char *bad;
@@ -367,6 +436,16 @@ set_value(struct pfl_config *c, const struct key *k, const char *v, char *why,
 		*(unsigned long *)base = ms;
 		return NULL;
 	}
+	case K_ACTION:
+		if ((b = parse_action(v)) < 0)
+			return "expected accept, tag, hold, defer or reject";
+		*(enum pfl_action *)base = (enum pfl_action)b;
+		return NULL;
+	case K_LINES:
+		add_line((struct pfl_linelist *)base, v, lineno);
+		return NULL;
+	case K_ADDRS:
+		return add_addrs((struct pfl_strlist *)base, v, why, whylen);
 	}
 	abort();
 }
@@ -380,7 +459,7 @@ apply_defaults(struct pfl_config *c)
 
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].def &&
-		    set_value(c, &keys[i], keys[i].def, why, sizeof(why)) !=
+		    set_value(c, &keys[i], keys[i].def, 0, why, sizeof(why)) !=
 			NULL)
 			abort(); /* a bad built-in default is a bug */
 }
@@ -415,13 +494,13 @@ parse_line(struct pfl_config *c, char *line, const char *file, int lineno,
 		add_err(e, file, lineno, "%s: missing value", k->name);
 		return;
 	}
-	if (k->type != K_WORDS && seen[k - keys] > 0) {
+	if (!accumulates(k) && seen[k - keys] > 0) {
 		add_err(e, file, lineno, "%s: already set at line %d", k->name,
 		    seen[k - keys]);
 		return;
 	}
 	seen[k - keys] = lineno;
-	if ((bad = set_value(c, k, val, why, sizeof(why))) != NULL)
+	if ((bad = set_value(c, k, val, lineno, why, sizeof(why))) != NULL)
 		add_err(
 		    e, file, lineno, "%s: %s: \"%.128s\"", k->name, bad, val);
 }
@@ -526,6 +605,18 @@ free_words(struct pfl_strlist *l)
 	free(l->v);
 }
 
+/* free_lines - free a line list */
+static void
+free_lines(struct pfl_linelist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	free(l->line);
+}
+
 /* pfl_config_unref - drop a reference; frees on the last */
 void
 pfl_config_unref(struct pfl_config *c)
@@ -548,7 +639,11 @@ pfl_config_unref(struct pfl_config *c)
 			pfl_cidr_list_free(*(struct pfl_cidr_list **)base);
 			break;
 		case K_WORDS:
+		case K_ADDRS:
 			free_words((struct pfl_strlist *)base);
+			break;
+		case K_LINES:
+			free_lines((struct pfl_linelist *)base);
 			break;
 		default:
 			break;
@@ -556,34 +651,6 @@ pfl_config_unref(struct pfl_config *c)
 	}
 	free(c->path);
 	free(c);
-}
-
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pfl_config *current;
-
-/* pfl_config_install - make cfg the current snapshot */
-void
-pfl_config_install(struct pfl_config *cfg)
-{
-	struct pfl_config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current;
-	current = cfg;
-	pthread_mutex_unlock(&current_lock);
-	pfl_config_unref(old);
-}
-
-/* pfl_config_current - the current snapshot with a new reference */
-struct pfl_config *
-pfl_config_current(void)
-{
-	struct pfl_config *c;
-
-	pthread_mutex_lock(&current_lock);
-	c = current ? pfl_config_ref(current) : NULL;
-	pthread_mutex_unlock(&current_lock);
-	return c;
 }
 
 /* pfl_config_mode_name - printable mode */

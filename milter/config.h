@@ -5,13 +5,12 @@
  *	preflight.conf holds opendkim.conf-style "Key value" lines; keys are
  *	case-insensitive and described by one table (config.c) with type,
  *	default and bounds. A parsed file becomes an immutable, refcounted
- *	struct pfl_config: a connection pins the snapshot current at connect
- *	time and keeps it until close, so a reload never changes the rules
- *	under a message in flight.
+ *	struct pfl_config, held by the run-time context (ctx.h) that a
+ *	connection pins at connect and keeps until close, so a reload never
+ *	changes the rules under a message in flight.
  * THREAD SAFETY
- *	A snapshot is read-only after pfl_config_load returns; pfl_config_ref,
- *	pfl_config_unref, pfl_config_current and pfl_config_install may be
- *	called from any thread.
+ *	A snapshot is read-only after pfl_config_load returns; pfl_config_ref
+ *	and pfl_config_unref may be called from any thread.
  */
 #ifndef PFL_CONFIG_H
 #define PFL_CONFIG_H
@@ -29,6 +28,22 @@ enum pfl_mode {
 	PFL_MODE_MONITOR, /* log only */
 	PFL_MODE_TAG,     /* add the X-Preflight header, never block */
 	PFL_MODE_ENFORCE, /* take the configured actions */
+};
+
+/* What preflight does with a message or recipient; ordered by weight. */
+enum pfl_action {
+	PFL_ACT_ACCEPT, /* pass untouched (apart from the header) */
+	PFL_ACT_TAG,    /* pass, the header says what was found */
+	PFL_ACT_HOLD,   /* quarantine: the MTA's hold queue */
+	PFL_ACT_DEFER,  /* 4xx to the client */
+	PFL_ACT_REJECT, /* 5xx to the client */
+};
+
+/* The values of a key that may be given on several lines, as written. */
+struct pfl_linelist {
+	char **v;  /* each line's value */
+	int *line; /* its line number */
+	size_t n;
 };
 
 /* A list of lower-cased words from one or more config lines. */
@@ -56,10 +71,20 @@ struct pfl_config {
 	char *nameservers;            /* Nameservers: NULL = full recursion */
 	unsigned long dns_timeout_ms; /* DnsTimeout, per lookup */
 	/* DKIM: the signer's tables, read by dkim_signer.c (not here) */
-	char *signer_key_table;     /* SignerKeyTable: [file:]PATH, or NULL */
-	char *signer_signing_table; /* SignerSigningTable: [file:|refile:]PATH */
+	char *signer_key_table; /* SignerKeyTable: [file:]PATH, or NULL */
+	char
+	    *signer_signing_table; /* SignerSigningTable: [file:|refile:]PATH */
 	struct pfl_strlist signer_sign_headers; /* SignerSignHeaders */
-	unsigned long key_check_interval_ms;	/* KeyCheckInterval */
+	unsigned long key_check_interval_ms;    /* KeyCheckInterval */
+	/* provider rules and actions, read by provider_map.c */
+	struct pfl_linelist provider_rules;     /* ProviderRule lines */
+	struct pfl_linelist provider_domains;   /* ProviderDomains lines */
+	enum pfl_action on_auth_reject;         /* OnAuthReject */
+	enum pfl_action on_auth_throttle;       /* OnAuthThrottle */
+	enum pfl_action on_dns_error;           /* OnDnsError */
+	struct pfl_strlist bulk_sender_domains; /* BulkSenderDomains */
+	struct pfl_strlist egress_addresses;    /* EgressAddresses: IPs, text */
+	char *egress_helo;                      /* EgressHelo, or NULL */
 	/* New keys: add fields here, at the end, grouped by module. */
 	int refs; /* private: reference count */
 };
@@ -81,15 +106,6 @@ struct pfl_config *pfl_config_ref(struct pfl_config *);
 
 /* pfl_config_unref - drop a reference; frees on the last (NULL is fine) */
 void pfl_config_unref(struct pfl_config *);
-
-/*
- * pfl_config_install - make cfg the current snapshot; takes ownership of
- * the caller's reference and drops the one on the previous snapshot.
- */
-void pfl_config_install(struct pfl_config *cfg);
-
-/* pfl_config_current - the current snapshot with a new reference, or NULL */
-struct pfl_config *pfl_config_current(void);
 
 /* pfl_config_mode_name - "monitor", "tag", "enforce" */
 const char *pfl_config_mode_name(enum pfl_mode);

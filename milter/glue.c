@@ -10,16 +10,21 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
 
 #include "action.h"
+#include "ctx.h"
 #include "glue.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
+
+/* Did the MTA offer SMFIS_SKIP (skip the rest of the body)? */
+static bool can_skip;
 
 /* mta_symval - libmilter macro lookup */
 static const char *
@@ -124,14 +129,14 @@ xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 static sfsistat
 xx_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-	struct pfl_config *cfg = pfl_config_current();
+	struct pfl_ctx *c = pfl_ctx_current();
 	char addr[INET6_ADDRSTRLEN];
 	struct pfl_session *s;
 
-	if (cfg == NULL)
+	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	addr_text(sa, addr, sizeof(addr));
-	s = pfl_session_new(cfg, hostname, addr,
+	s = pfl_session_new(c, hostname, addr,
 	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "j"));
 	smfi_setpriv(ctx, s);
 	return SMFIS_CONTINUE;
@@ -170,6 +175,33 @@ xx_header(SMFICTX *ctx, char *name, char *value)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	return to_smfis(pfl_session_header(s, name, value));
+}
+
+/* xx_eoh - end of headers */
+static sfsistat
+xx_eoh(SMFICTX *ctx)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	(void)pfl_session_eoh(s);
+	return SMFIS_CONTINUE;
+}
+
+/* xx_body - a body chunk; skip the rest when no check needs it */
+static sfsistat
+xx_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+	struct pfl_session *s = smfi_getpriv(ctx);
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	if (s->msg == NULL || !s->msg->need_body)
+		return __atomic_load_n(&can_skip, __ATOMIC_RELAXED)
+		    ? SMFIS_SKIP
+		    : SMFIS_CONTINUE;
+	return to_smfis(pfl_session_body(s, buf, len));
 }
 
 /* xx_eom - end of message */
@@ -218,6 +250,8 @@ pfl_glue_register(const char *name)
 		.xxfi_envfrom = xx_envfrom,
 		.xxfi_envrcpt = xx_envrcpt,
 		.xxfi_header = xx_header,
+		.xxfi_eoh = xx_eoh,
+		.xxfi_body = xx_body,
 		.xxfi_eom = xx_eom,
 		.xxfi_abort = xx_abort,
 		.xxfi_close = xx_close,

@@ -26,6 +26,7 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
+#include "ctx.h"
 #include "daemon.h"
 #include "glue.h"
 #include "log.h"
@@ -45,15 +46,15 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* load - read the config; on failure print every problem */
-static struct pfl_config *
+/* load - read the config and build its context; print every problem */
+static struct pfl_ctx *
 load(const char *path, bool to_log)
 {
-	struct pfl_config *cfg;
+	struct pfl_ctx *ctx;
 	char *errors = NULL, *line, *save = NULL;
 
-	if ((cfg = pfl_config_load(path, &errors)) != NULL)
-		return cfg;
+	if ((ctx = pfl_ctx_load(path, &errors)) != NULL)
+		return ctx;
 	for (line = strtok_r(errors, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (to_log)
@@ -75,19 +76,21 @@ log_setup(const struct pfl_config *cfg)
 		    cfg->log_file, strerror(errno));
 }
 
-/* reload - swap in a new config if it parses; keep the old one if not */
+/* reload - swap in a new config if it loads; keep the old one if not */
 static void
 reload(const char *path)
 {
-	struct pfl_config *old = pfl_config_current(), *cfg;
+	struct pfl_ctx *oldctx = pfl_ctx_current(), *ctx;
+	const struct pfl_config *cfg, *old = oldctx->cfg;
 
-	if ((cfg = load(path, true)) == NULL) {
+	if ((ctx = load(path, true)) == NULL) {
 		pfl_log(PFL_LOG_ERR,
 		    "reload of %s failed; keeping the running configuration",
 		    path);
-		pfl_config_unref(old);
+		pfl_ctx_unref(oldctx);
 		return;
 	}
+	cfg = ctx->cfg;
 	if (strcmp(cfg->socket, old->socket) != 0 ||
 	    (cfg->user_id == NULL) != (old->user_id == NULL) ||
 	    (cfg->user_id && strcmp(cfg->user_id, old->user_id) != 0))
@@ -96,8 +99,8 @@ reload(const char *path)
 	log_setup(cfg);
 	pfl_log(PFL_LOG_NOTICE, "reloaded %s (mode=%s)", path,
 	    pfl_config_mode_name(cfg->mode));
-	pfl_config_install(cfg);
-	pfl_config_unref(old);
+	pfl_ctx_install(ctx);
+	pfl_ctx_unref(oldctx);
 }
 
 /* milter_thread - run libmilter until it stops, then wake main */
@@ -194,7 +197,8 @@ main(int argc, char **argv)
 {
 	const char *path = PFL_DEFAULT_CONFIG;
 	bool check = false, foreground = false;
-	struct pfl_config *cfg;
+	const struct pfl_config *cfg;
+	struct pfl_ctx *ctx;
 	int ch, rc;
 
 	while ((ch = getopt(argc, argv, "c:nfVh")) != -1) {
@@ -217,11 +221,12 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if ((cfg = load(path, false)) == NULL)
+	if ((ctx = load(path, false)) == NULL)
 		return EX_CONFIG;
+	cfg = ctx->cfg;
 	if (check) {
 		printf("%s: configuration OK\n", path);
-		pfl_config_unref(cfg);
+		pfl_ctx_unref(ctx);
 		return 0;
 	}
 	pfl_log_stderr(foreground);
@@ -246,7 +251,11 @@ main(int argc, char **argv)
 		return EX_NOPERM;
 	pfl_log(PFL_LOG_NOTICE, "%s %s starting: socket=%s mode=%s", PROGNAME,
 	    PACKAGE_VERSION, cfg->socket, pfl_config_mode_name(cfg->mode));
-	pfl_config_install(cfg);
+	if (cfg->egress_addresses.n == 0)
+		pfl_log(PFL_LOG_WARNING,
+		    "EgressAddresses is not set: SPF as "
+		    "receivers see it cannot be predicted");
+	pfl_ctx_install(ctx);
 	rc = serve(path);
 	pfl_log(PFL_LOG_NOTICE, "%s stopped", PROGNAME);
 	return rc;

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "checks.h"
 #include "cidr.h"
+#include "ctx.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -23,12 +25,14 @@
 
 /* pfl_session_new - a session for a new connection */
 struct pfl_session *
-pfl_session_new(struct pfl_config *cfg, const char *client_name,
+pfl_session_new(struct pfl_ctx *ctx, const char *client_name,
     const char *client_addr, const char *daemon_name, const char *host)
 {
 	struct pfl_session *s = pfl_xcalloc(1, sizeof(*s));
+	const struct pfl_config *cfg = ctx->cfg;
 
-	s->cfg = cfg;
+	s->ctx = ctx;
+	s->cfg = ctx->cfg;
 	s->client_name = pfl_xstrdup(client_name ? client_name : "");
 	s->client_addr = pfl_xstrdup(client_addr ? client_addr : "");
 	s->host = pfl_xstrdup(host ? host : "");
@@ -45,6 +49,7 @@ msg_free(struct pfl_session *s)
 	if (s->msg != NULL) {
 		struct pfl_arena *a = s->msg->arena;
 
+		pfl_checks_free(&s->msg->checks);
 		pfl_arena_free(&a);
 		s->msg = NULL;
 	}
@@ -59,7 +64,7 @@ pfl_session_free(struct pfl_session **sp)
 	if (s == NULL)
 		return;
 	msg_free(s);
-	pfl_config_unref(s->cfg);
+	pfl_ctx_unref(s->ctx);
 	free(s->client_name);
 	free(s->client_addr);
 	free(s->host);
@@ -153,6 +158,8 @@ pfl_session_mail(
 			    PFL_ACT_HOLD, NULL, NULL, NULL,
 			    "sender is held by the operator (HoldSenders)");
 	}
+	m->checks = pfl_checks_new(s->ctx, a, m->sender, "preflight");
+	pfl_checks_mail(m->checks);
 	return PFL_CONTINUE;
 }
 
@@ -172,6 +179,7 @@ pfl_session_rcpt(
 	pfl_addr_domain(domain, sizeof(domain), rcpt);
 	if (!domain_listed(&s->cfg->pause_domains, domain)) {
 		s->msg->nrcpt++;
+		pfl_checks_rcpt(s->msg->checks, rcpt);
 		return PFL_CONTINUE;
 	}
 	snprintf(reason, sizeof(reason),
@@ -187,6 +195,7 @@ pfl_session_rcpt(
 		if (slot != NULL)
 			*slot = f;
 		s->msg->nrcpt++;
+		pfl_checks_rcpt(s->msg->checks, rcpt);
 		return PFL_CONTINUE;
 	}
 	qid = mta->symval(mta->ctx, "i");
@@ -207,21 +216,41 @@ pfl_session_rcpt(
 enum pfl_status
 pfl_session_header(struct pfl_session *s, const char *name, const char *value)
 {
-	if (s->msg != NULL)
+	if (s->msg != NULL && s->msg->outbound) {
 		s->msg->nheaders++;
+		pfl_checks_header(s->msg->checks, name, value);
+	}
+	return PFL_CONTINUE;
+}
+
+/* pfl_session_eoh - end of headers; true when the body is wanted */
+bool
+pfl_session_eoh(struct pfl_session *s)
+{
+	if (s->msg == NULL || !s->msg->outbound)
+		return false;
+	return s->msg->need_body = pfl_checks_eoh(s->msg->checks);
+}
+
+/* pfl_session_body - a body chunk */
+enum pfl_status
+pfl_session_body(struct pfl_session *s, const unsigned char *buf, size_t len)
+{
+	if (s->msg != NULL && s->msg->need_body)
+		pfl_checks_body(s->msg->checks, buf, len);
 	return PFL_CONTINUE;
 }
 
 /* header_value - the X-Preflight value for a verdict */
 static void
 header_value(const struct pfl_session *s, const struct pfl_verdict *v,
-    char *buf, size_t n)
+    const char *summary, char *buf, size_t n)
 {
 	char host[256];
 	int len;
 
 	len = snprintf(
-	    buf, n, "v=1 verdict=%s checks=none", pfl_outcome_name(v->outcome));
+	    buf, n, "v=1 verdict=%s %s", pfl_outcome_name(v->outcome), summary);
 	if (v->cause != NULL && len >= 0 && (size_t)len < n)
 		len += snprintf(buf + len, n - (size_t)len,
 		    " action=%s finding=%s reason=\"%s\"",
@@ -235,7 +264,7 @@ header_value(const struct pfl_session *s, const struct pfl_verdict *v,
 /* log_decision - the message's one log line */
 static void
 log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
-    const char *qid, enum pfl_status st)
+    const char *summary, const char *qid, enum pfl_status st)
 {
 	const struct pfl_msg *m = s->msg;
 	char safe_from[ADDR_MAX], safe_auth[256], extra[512] = "";
@@ -252,14 +281,15 @@ log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
 		snprintf(extra + len, sizeof(extra) - (size_t)len,
 		    " deferred=%zu", m->ndeferred);
 	pfl_log(PFL_LOG_INFO,
-	    "%s: preflight: action=%s mode=%s verdict=%s checks=none%s "
+	    "%s: preflight: action=%s mode=%s verdict=%s %s%s "
 	    "from=<%s> rcpts=%zu path=%s auth=%s client=%s",
 	    qid && *qid ? qid : "NOQUEUE",
 	    st == PFL_TEMPFAIL && v->action == PFL_ACT_HOLD
 		? "defer"
 		: pfl_action_name(v->action),
 	    pfl_config_mode_name(s->cfg->mode), pfl_outcome_name(v->outcome),
-	    extra, pfl_printable(safe_from, sizeof(safe_from), m->sender, "<>"),
+	    summary, extra,
+	    pfl_printable(safe_from, sizeof(safe_from), m->sender, "<>"),
 	    m->nrcpt, s->local ? "local" : "smtp",
 	    m->auth ? pfl_printable(safe_auth, sizeof(safe_auth), m->auth, " ")
 		    : "-",
@@ -270,21 +300,25 @@ log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
 enum pfl_status
 pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
 {
+	struct pfl_msg *m = s->msg;
 	struct pfl_verdict v;
 	enum pfl_status st;
-	char hdr[1024];
+	char hdr[2048], summary[1024];
 	const char *qid;
 
-	if (s->msg == NULL || !s->msg->outbound) {
+	if (m == NULL || !m->outbound) {
 		msg_free(s);
 		return PFL_ACCEPT;
 	}
+	m->nfindings += pfl_checks_eom(m->checks, m->findings + m->nfindings,
+	    PFL_MAX_FINDINGS - m->nfindings);
+	pfl_checks_summary(m->checks, summary, sizeof(summary));
 	pfl_verdict_decide(
 	    s->msg->findings, s->msg->nfindings, s->cfg->mode, s->local, &v);
-	header_value(s, &v, hdr, sizeof(hdr));
+	header_value(s, &v, summary, hdr, sizeof(hdr));
 	st = pfl_action_eom(mta, &v, hdr, s->local);
 	qid = mta->symval(mta->ctx, "i");
-	log_decision(s, &v, qid, st);
+	log_decision(s, &v, summary, qid, st);
 	msg_free(s);
 	return st;
 }

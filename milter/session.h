@@ -21,22 +21,27 @@
 #include "verdict.h"
 
 struct pfl_arena;
+struct pfl_checks;
+struct pfl_ctx;
 
 struct pfl_msg {
-	struct pfl_arena *arena; /* owns everything below */
-	const char *sender;      /* envelope sender, no <>, lower case */
-	const char *auth;        /* {auth_authen}, or NULL */
-	bool outbound;           /* checked and acted on */
-	size_t nrcpt;            /* recipients let through */
-	size_t ndeferred;        /* recipients deferred or rejected at RCPT */
-	size_t nheaders;         /* header fields seen */
+	struct pfl_arena *arena;   /* owns everything below */
+	const char *sender;        /* envelope sender, no <>, lower case */
+	const char *auth;          /* {auth_authen}, or NULL */
+	bool outbound;             /* checked and acted on */
+	size_t nrcpt;              /* recipients let through */
+	size_t ndeferred;          /* recipients deferred or rejected at RCPT */
+	size_t nheaders;           /* header fields seen */
+	struct pfl_checks *checks; /* authentication checks (outbound only) */
+	bool need_body;            /* the checks want the body */
 	struct pfl_finding findings[PFL_MAX_FINDINGS];
 	size_t nfindings;
 	size_t ndropped; /* findings beyond PFL_MAX_FINDINGS */
 };
 
 struct pfl_session {
-	struct pfl_config *cfg; /* pinned snapshot (a reference) */
+	struct pfl_ctx *ctx;    /* pinned context (a reference) */
+	struct pfl_config *cfg; /* ctx->cfg, for brevity */
 	char *client_addr;      /* text form, or "" */
 	char *client_name;      /* as the MTA gave it, or "" */
 	char *host;             /* our MTA's host name ("j" macro) */
@@ -47,9 +52,9 @@ struct pfl_session {
 
 /*
  * pfl_session_new - a session for a new connection. Takes ownership of the
- * caller's reference on cfg. Any string may be NULL.
+ * caller's reference on ctx. Any string may be NULL.
  */
-struct pfl_session *pfl_session_new(struct pfl_config *cfg,
+struct pfl_session *pfl_session_new(struct pfl_ctx *ctx,
     const char *client_name, const char *client_addr, const char *daemon_name,
     const char *host);
 
@@ -67,6 +72,13 @@ enum pfl_status pfl_session_rcpt(
 /* pfl_session_header - one header field */
 enum pfl_status pfl_session_header(
     struct pfl_session *, const char *name, const char *value);
+
+/* pfl_session_eoh - end of headers; true when the body is wanted */
+bool pfl_session_eoh(struct pfl_session *);
+
+/* pfl_session_body - a body chunk */
+enum pfl_status pfl_session_body(
+    struct pfl_session *, const unsigned char *buf, size_t len);
 
 /* pfl_session_eom - end of message: verdict, action, one log line */
 enum pfl_status pfl_session_eom(struct pfl_session *, const struct pfl_mta *);

@@ -15,14 +15,7 @@
 
 #include "config.h"
 
-/* What preflight does with a message or recipient; ordered by weight. */
-enum pfl_action {
-	PFL_ACT_ACCEPT, /* pass untouched (apart from the header) */
-	PFL_ACT_TAG,    /* pass, the header says what was found */
-	PFL_ACT_HOLD,   /* quarantine: the MTA's hold queue */
-	PFL_ACT_DEFER,  /* 4xx to the client */
-	PFL_ACT_REJECT, /* 5xx to the client */
-};
+/* enum pfl_action is in config.h: config keys (OnAuthReject...) name one. */
 
 /* What the receiving side would likely do; ordered by weight. */
 enum pfl_outcome {
@@ -42,6 +35,7 @@ struct pfl_finding {
 	char rcode[4];            /* our reply code when we defer/reject */
 	char xcode[10];           /* our enhanced status code */
 	char reason[256];         /* what and why, for reply, header and log */
+	char fix[128];            /* what to change, one phrase, or "" */
 };
 
 /* The decision for a message (or a recipient). */

@@ -25,8 +25,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 start_nsd
 start_sink
 start_milter "Mode enforce" "InternalHosts 127.0.0.0/8, 10.0.0.0/8" \
-	"PauseDomains paused.example" "HoldSenders @compromised.example" \
-	"Nameservers 127.0.0.1@$DNS_PORT"
+	"PauseDomains paused.example" "HoldSenders @compromised.example"
 start_postfix
 echo "demo: Postfix on 127.0.0.1:$SMTP_PORT -> preflight-milter (enforce) -> smtp-sink"
 

@@ -180,6 +180,7 @@ EOF
 	for z in "$SRC"/tests/data/zones/*.zone; do
 		[ -e "$z" ] || continue
 		name=$(basename "$z" .zone)
+		[ "$name" = _root ] && name=.
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$name" "$z" >>"$d/nsd.conf"
 	done
 	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
@@ -251,6 +252,8 @@ milter_config() {
 		echo "Syslog no"
 		echo "LogFile $MILTER_LOG"
 		echo "LogLevel debug"
+		echo "Nameservers 127.0.0.1@$DNS_PORT"
+		echo "DnsTimeout 2s"
 		printf '%s\n' "$@"
 	} >"$MILTER_CONF"
 }

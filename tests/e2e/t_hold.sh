@@ -17,7 +17,7 @@ like "$(cat "$T/swaks.out")" '250 2\.0\.0 Ok: queued as' "client sees the messag
 wait_log "$PF_LOG" "$qid: .*milter triggers HOLD action"
 is "$(hold_queue_ids)" "$qid" "message is in the hold queue"
 like "$(grep "$qid: preflight:" "$MILTER_LOG")" \
-	'action=hold mode=enforce verdict=deliver checks=none finding=operator reason="sender is held by the operator \(HoldSenders\)"' \
+	'action=hold mode=enforce verdict=deliver spf=unchecked dkim=none dmarc=none providers=default:deliver finding=operator reason="sender is held by the operator \(HoldSenders\)"' \
 	"decision line gives the reason"
 is "$(sink_count)" 0 "nothing delivered while held"
 postsuper -c "$PF_CONF" -H "$qid" >/dev/null 2>&1

@@ -21,6 +21,6 @@ like "$(grep "$qid:" "$PF_LOG" | grep -c status=sent)" '^2$' \
 	"both recipients delivered, the paused one too"
 is "$(hold_queue_ids | wc -l)" 0 "nothing held"
 like "$(cat "$MILTER_LOG")" \
-	"$qid: preflight: action=accept mode=monitor verdict=deliver checks=none would=defer finding=operator reason=\"deliveries to paused\.example are paused" \
+	"$qid: preflight: action=accept mode=monitor verdict=deliver spf=unchecked dkim=none dmarc=none providers=default:deliver would=defer finding=operator reason=\"deliveries to paused\.example are paused" \
 	"log says what enforce mode would have done"
 like "$(grep "$qid: preflight:" "$MILTER_LOG")" "rcpts=2" "one line for the message, both recipients"

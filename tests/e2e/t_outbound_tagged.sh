@@ -19,10 +19,10 @@ like "$qid" '^[0-9A-F]+$' "authenticated message queued"
 wait_sent "$qid"
 f=$(sink_find "Subject: auth test")
 like "$(grep -m1 '^X-Preflight:' "$f")" \
-	'^X-Preflight: v=1 verdict=deliver checks=none host=mta\.preflight\.test$' \
+	'^X-Preflight: v=1 verdict=deliver spf=unchecked dkim=none dmarc=none providers=default:deliver host=mta\.preflight\.test$' \
 	"delivered message carries X-Preflight"
 like "$(cat "$MILTER_LOG")" \
-	"$qid: preflight: action=tag mode=tag verdict=deliver checks=none from=<alice@example.com> rcpts=1 path=smtp auth=alice client=192\.0\.2\.77" \
+	"$qid: preflight: action=tag mode=tag verdict=deliver spf=unchecked dkim=none dmarc=none providers=default:deliver from=<alice@example.com> rcpts=1 path=smtp auth=alice client=192\.0\.2\.77" \
 	"decision line with the queue id first"
 is "$(grep -c "$qid: preflight:" "$MILTER_LOG")" 1 "exactly one decision line"
 

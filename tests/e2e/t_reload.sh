@@ -15,10 +15,10 @@ like "$(cat "$(sink_find 'Subject: before')")" '^X-Preflight:' "tag mode adds th
 
 # broken config: logged, old one kept
 cp "$MILTER_CONF" "$T/good.conf"
-echo "DnsTimeout forever" >>"$MILTER_CONF"
+echo "UMask 999" >>"$MILTER_CONF"
 kill -HUP "$MILTER_PID"
 wait_log "$MILTER_LOG" 'reload of .* failed; keeping the running configuration'
-like "$(cat "$MILTER_LOG")" "config: $MILTER_CONF:[0-9]+: DnsTimeout: expected a duration" \
+like "$(cat "$MILTER_LOG")" "config: $MILTER_CONF:[0-9]+: UMask: expected an octal mode" \
 	"reload error names file and line"
 ok "milter still running after a broken reload" kill -0 "$MILTER_PID"
 send --from a@example.com --to b@example.net --xclient-login a --header "Subject: after bad"

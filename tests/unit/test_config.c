@@ -166,23 +166,15 @@ test_load_missing_file(void **state)
 }
 
 static void
-test_install_and_refcount(void **state)
+test_refcount(void **state)
 {
 	struct pfl_config *a = parse_ok("Mode monitor\n");
-	struct pfl_config *b = parse_ok("Mode enforce\n");
-	struct pfl_config *pinned;
+	struct pfl_config *pinned = pfl_config_ref(a);
 
-	pfl_config_install(a);
-	pinned = pfl_config_current();
-	assert_ptr_equal(pinned, a);
-	pfl_config_install(b); /* a stays alive: pinned holds it */
+	pfl_config_unref(a); /* the pin keeps it alive */
 	assert_int_equal(pinned->mode, PFL_MODE_MONITOR);
+	assert_int_equal(pinned->refs, 1);
 	pfl_config_unref(pinned);
-	pinned = pfl_config_current();
-	assert_int_equal(pinned->mode, PFL_MODE_ENFORCE);
-	pfl_config_unref(pinned);
-	pfl_config_install(NULL);
-	assert_null(pfl_config_current());
 }
 
 static void
@@ -230,7 +222,7 @@ main(void)
 		cmocka_unit_test(test_socket_forms),
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_load_missing_file),
-		cmocka_unit_test(test_install_and_refcount),
+		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_keys_listed),
 	};

@@ -1,0 +1,110 @@
+/*
+ * NAME
+ *	checks 3h - the authentication checks of one message
+ * DESCRIPTION
+ *	Runs SPF, DKIM and DMARC the way the receiving provider will see them
+ *	and asks the provider rules what each provider among the recipients
+ *	would answer. Driven stage by stage, the same way by the milter (the
+ *	session module) and by `preflight check-message`:
+ *	  pfl_checks_mail -> pfl_checks_rcpt... -> pfl_checks_header... ->
+ *	  pfl_checks_eoh -> pfl_checks_body... -> pfl_checks_eom
+ *	SPF is evaluated at MAIL FROM for every EgressAddresses address (the
+ *	MTA may send from any of them; the worst result counts). A message
+ *	without a DKIM signature gets the signature the signer's tables
+ *	predict. Checks never log and never talk to the MTA: they produce
+ *	findings (verdict.h) and a summary for the header and the log line.
+ * OWNERSHIP
+ *	A struct pfl_checks lives in the message arena; pfl_checks_free
+ *	releases what the arena cannot (the DKIM verifier). The context is
+ *	borrowed and must outlive the checks.
+ */
+#ifndef PFL_CHECKS_H
+#define PFL_CHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dkim.h"
+#include "dmarc.h"
+#include "provider.h"
+#include "spf.h"
+#include "verdict.h"
+
+struct pfl_arena;
+struct pfl_ctx;
+
+#define PFL_CHECKS_MAX_EGRESS    8
+#define PFL_CHECKS_MAX_PROVIDERS 8
+
+/* One recipient provider of the message, with the first domain seen. */
+struct pfl_checks_rcpt {
+	struct pfl_provider_match match;
+	size_t nrcpt; /* recipients at this provider (and tenancy) */
+	enum pfl_outcome outcome; /* at end of message: what it would do */
+	char reply[64];           /* its predicted reply, or "" */
+};
+
+struct pfl_checks {
+	struct pfl_ctx *ctx;     /* borrowed */
+	struct pfl_arena *arena; /* borrowed: where results live */
+	char sender[512];        /* envelope sender, lower case */
+	/* SPF, one result per egress address */
+	struct pfl_spf_result spf[PFL_CHECKS_MAX_EGRESS];
+	char spf_ip[PFL_CHECKS_MAX_EGRESS][46];
+	size_t nspf;
+	/* recipients, grouped by provider */
+	struct pfl_checks_rcpt rcpts[PFL_CHECKS_MAX_PROVIDERS];
+	size_t nproviders;
+	/* headers */
+	char from_addr[512];   /* first From: address, or "" */
+	char from_domain[256]; /* its domain, lower case, or "" */
+	unsigned nfrom;        /* From: fields seen */
+	struct pfl_dkim_verify *verifier;
+	size_t nsig_fields; /* DKIM-Signature fields at end of headers */
+	/* end of message */
+	const struct pfl_dkim_sig *sigs;
+	size_t nsigs;
+	bool predicted; /* no signature: the signer's prediction is used */
+	struct pfl_dkim_prediction pred;
+	struct pfl_dmarc_result dmarc;
+	struct pfl_auth auth;
+};
+
+/* pfl_checks_new - checks for a message from sender, in arena */
+struct pfl_checks *pfl_checks_new(struct pfl_ctx *, struct pfl_arena *arena,
+    const char *sender, const char *id);
+
+/* pfl_checks_free - release the DKIM verifier; NULLs *cp (arena stays) */
+void pfl_checks_free(struct pfl_checks **cp);
+
+/* pfl_checks_mail - SPF of the envelope sender from every egress address */
+void pfl_checks_mail(struct pfl_checks *);
+
+/* pfl_checks_rcpt - note the provider of a recipient */
+void pfl_checks_rcpt(struct pfl_checks *, const char *rcpt);
+
+/* pfl_checks_header - one header field (value as the milter gives it) */
+void pfl_checks_header(
+    struct pfl_checks *, const char *name, const char *value);
+
+/* pfl_checks_eoh - end of headers; true when the body is needed */
+bool pfl_checks_eoh(struct pfl_checks *);
+
+/* pfl_checks_body - a body chunk */
+void pfl_checks_body(struct pfl_checks *, const unsigned char *buf, size_t len);
+
+/*
+ * pfl_checks_eom - decide DKIM, DMARC and what each provider would do;
+ * append one finding per provider that would not simply deliver to f
+ * (room for max), return how many were added.
+ */
+size_t pfl_checks_eom(struct pfl_checks *, struct pfl_finding *f, size_t max);
+
+/*
+ * pfl_checks_summary - "spf=fail(-all) dkim=none dmarc=fail(p=reject)
+ * providers=google:reject(550 5.7.26)" into buf (size n); printable, no
+ * quotes, safe for a header value and a log line.
+ */
+char *pfl_checks_summary(const struct pfl_checks *, char *buf, size_t n);
+
+#endif

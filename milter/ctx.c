@@ -1,0 +1,131 @@
+/*
+ * NAME
+ *	ctx - the run-time context: a config snapshot and what it built
+ * DESCRIPTION
+ *	Building a context does no DNS: the resolver starts its work at the
+ *	first lookup (after the daemon has forked), and DKIM keys are checked
+ *	when a message first needs them.
+ */
+#include <autoconfig.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "dkim.h"
+#include "dns.h"
+#include "provider.h"
+#include "util.h"
+
+/* append - add text to a malloc'd error list */
+static void
+append(char **all, const char *more)
+{
+	size_t a = *all ? strlen(*all) : 0, b = strlen(more);
+
+	*all = pfl_xrealloc(*all, a + b + 2);
+	memcpy(*all + a, more, b);
+	if (b == 0 || more[b - 1] != '\n')
+		(*all)[a + b++] = '\n';
+	(*all)[a + b] = '\0';
+}
+
+/* pfl_ctx_new - build a context from a snapshot */
+struct pfl_ctx *
+pfl_ctx_new(struct pfl_config *cfg, char **errors_r)
+{
+	struct pfl_ctx *c = pfl_xcalloc(1, sizeof(*c));
+	char err[256], *errors = NULL, *more = NULL;
+
+	c->refs = 1;
+	c->cfg = cfg;
+	c->dns = pfl_dns_new(
+	    cfg->nameservers, (unsigned)cfg->dns_timeout_ms, err, sizeof(err));
+	if (c->dns == NULL) {
+		char line[512];
+
+		snprintf(
+		    line, sizeof(line), "%s: Nameservers: %s", cfg->path, err);
+		append(&errors, line);
+	} else
+		c->dkim = pfl_dkim_lib_new(c->dns);
+	if (pfl_dkim_signer_load(cfg, &c->signer, &more) < 0) {
+		append(&errors, more ? more : "signer tables: cannot load");
+		free(more);
+		more = NULL;
+	}
+	c->providers = pfl_provider_map_new(cfg, &more);
+	if (c->providers == NULL) {
+		append(&errors, more ? more : "provider rules: cannot load");
+		free(more);
+	}
+	if (errors != NULL) {
+		pfl_ctx_unref(c);
+		*errors_r = errors;
+		return NULL;
+	}
+	*errors_r = NULL;
+	return c;
+}
+
+/* pfl_ctx_load - read a config file and build its context */
+struct pfl_ctx *
+pfl_ctx_load(const char *path, char **errors_r)
+{
+	struct pfl_config *cfg = pfl_config_load(path, errors_r);
+
+	return cfg ? pfl_ctx_new(cfg, errors_r) : NULL;
+}
+
+/* pfl_ctx_ref - take another reference */
+struct pfl_ctx *
+pfl_ctx_ref(struct pfl_ctx *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+/* pfl_ctx_unref - drop a reference; frees on the last */
+void
+pfl_ctx_unref(struct pfl_ctx *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	pfl_provider_map_free(&c->providers);
+	pfl_dkim_signer_free(&c->signer);
+	pfl_dkim_lib_free(&c->dkim);
+	pfl_dns_free(&c->dns);
+	pfl_config_unref(c->cfg);
+	free(c);
+}
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pfl_ctx *current;
+
+/* pfl_ctx_install - make ctx current */
+void
+pfl_ctx_install(struct pfl_ctx *c)
+{
+	struct pfl_ctx *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = c;
+	pthread_mutex_unlock(&current_lock);
+	pfl_ctx_unref(old);
+}
+
+/* pfl_ctx_current - the current context with a new reference */
+struct pfl_ctx *
+pfl_ctx_current(void)
+{
+	struct pfl_ctx *c;
+
+	pthread_mutex_lock(&current_lock);
+	c = current ? pfl_ctx_ref(current) : NULL;
+	pthread_mutex_unlock(&current_lock);
+	return c;
+}
