@@ -26,6 +26,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "errors.h"
 #include "util.h"
 
 #define MAX_LINE 8192
@@ -95,39 +96,6 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-/* Problems found while parsing, kept as one growing text. */
-struct errs {
-	char *text;
-	size_t len;
-	int count;
-};
-
-/* add_err - record one "FILE:LINE: message" problem */
-static void __attribute__((format(printf, 4, 5)))
-add_err(struct errs *e, const char *file, int line, const char *fmt, ...)
-{
-	char msg[1024], full[1400];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		n = snprintf(
-		    full, sizeof(full), "%s:%d: %s\n", file, line, msg);
-	else
-		n = snprintf(full, sizeof(full), "%s: %s\n", file, msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(full))
-		n = sizeof(full) - 1;
-	e->text = pfl_xrealloc(e->text, e->len + (size_t)n + 1);
-	memcpy(e->text + e->len, full, (size_t)n + 1);
-	e->len += (size_t)n;
-	e->count++;
-}
 
 /* find_key - table row for a name, or NULL */
 static const struct key *
@@ -467,7 +435,7 @@ apply_defaults(struct pfl_config *c)
 /* parse_line - one line: comment, blank, or "Key value" */
 static void
 parse_line(struct pfl_config *c, char *line, const char *file, int lineno,
-    int *seen, struct errs *e)
+    int *seen, struct pfl_errors *e)
 {
 	const struct key *k;
 	char *key, *val, *hash, why[256];
@@ -487,21 +455,21 @@ parse_line(struct pfl_config *c, char *line, const char *file, int lineno,
 		*val++ = '\0';
 	val = pfl_trim(val);
 	if ((k = find_key(key)) == NULL) {
-		add_err(e, file, lineno, "unknown key \"%.64s\"", key);
+		pfl_errors_add(e, file, lineno, "unknown key \"%.64s\"", key);
 		return;
 	}
 	if (*val == '\0') {
-		add_err(e, file, lineno, "%s: missing value", k->name);
+		pfl_errors_add(e, file, lineno, "%s: missing value", k->name);
 		return;
 	}
 	if (!accumulates(k) && seen[k - keys] > 0) {
-		add_err(e, file, lineno, "%s: already set at line %d", k->name,
-		    seen[k - keys]);
+		pfl_errors_add(e, file, lineno, "%s: already set at line %d",
+		    k->name, seen[k - keys]);
 		return;
 	}
 	seen[k - keys] = lineno;
 	if ((bad = set_value(c, k, val, lineno, why, sizeof(why))) != NULL)
-		add_err(
+		pfl_errors_add(
 		    e, file, lineno, "%s: %s: \"%.128s\"", k->name, bad, val);
 }
 
@@ -510,7 +478,7 @@ struct pfl_config *
 pfl_config_parse(const char *name, const char *text, char **errors_r)
 {
 	struct pfl_config *c = pfl_xcalloc(1, sizeof(*c));
-	struct errs e = { NULL, 0, 0 };
+	struct pfl_errors e = { 0 };
 	int seen[NKEYS] = { 0 }, lineno = 0;
 	const char *p = text, *nl;
 	char *line;
@@ -524,10 +492,10 @@ pfl_config_parse(const char *name, const char *text, char **errors_r)
 
 		lineno++;
 		if (len > MAX_LINE) {
-			add_err(&e, name, lineno, "line longer than %d bytes",
-			    MAX_LINE);
+			pfl_errors_add(&e, name, lineno,
+			    "line longer than %d bytes", MAX_LINE);
 		} else if (memchr(p, '\0', len) != NULL) {
-			add_err(&e, name, lineno, "NUL byte in line");
+			pfl_errors_add(&e, name, lineno, "NUL byte in line");
 		} else {
 			line = pfl_xstrndup(p, len);
 			parse_line(c, line, name, lineno, seen, &e);
@@ -537,7 +505,7 @@ pfl_config_parse(const char *name, const char *text, char **errors_r)
 	}
 	if (e.count > 0) {
 		pfl_config_unref(c);
-		*errors_r = e.text;
+		*errors_r = pfl_errors_take(&e);
 		return NULL;
 	}
 	*errors_r = NULL;
@@ -548,37 +516,12 @@ pfl_config_parse(const char *name, const char *text, char **errors_r)
 struct pfl_config *
 pfl_config_load(const char *path, char **errors_r)
 {
-	struct errs e = { NULL, 0, 0 };
+	struct pfl_errors e = { 0 };
 	struct pfl_config *c;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	FILE *fp;
+	char *buf;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		add_err(&e, path, 0, "cannot open: %s", strerror(errno));
-		*errors_r = e.text;
-		return NULL;
-	}
-	do {
-		if (len + 4096 + 1 > cap)
-			buf = pfl_xrealloc(buf, cap = cap * 2 + 8192);
-		n = fread(buf + len, 1, 4096, fp);
-		len += n;
-	} while (n > 0 && len < (64u << 20));
-	if (ferror(fp) || len >= (64u << 20)) {
-		add_err(&e, path, 0, "cannot read: %s",
-		    ferror(fp) ? strerror(errno) : "file too large");
-		fclose(fp);
-		free(buf);
-		*errors_r = e.text;
-		return NULL;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		add_err(&e, path, 0, "file contains NUL bytes");
-		free(buf);
-		*errors_r = e.text;
+	if ((buf = pfl_text_file_read(path, 64u << 20, &e)) == NULL) {
+		*errors_r = pfl_errors_take(&e);
 		return NULL;
 	}
 	c = pfl_config_parse(path, buf, errors_r);

@@ -17,57 +17,34 @@
 #include "ctx.h"
 #include "dkim.h"
 #include "dns.h"
+#include "errors.h"
 #include "provider.h"
 #include "util.h"
-
-/* append - add text to a malloc'd error list */
-static void
-append(char **all, const char *more)
-{
-	size_t a = *all ? strlen(*all) : 0, b = strlen(more);
-
-	*all = pfl_xrealloc(*all, a + b + 2);
-	memcpy(*all + a, more, b);
-	if (b == 0 || more[b - 1] != '\n')
-		(*all)[a + b++] = '\n';
-	(*all)[a + b] = '\0';
-}
 
 /* pfl_ctx_new - build a context from a snapshot */
 struct pfl_ctx *
 pfl_ctx_new(struct pfl_config *cfg, char **errors_r)
 {
 	struct pfl_ctx *c = pfl_xcalloc(1, sizeof(*c));
-	char err[256], *errors = NULL, *more = NULL;
+	struct pfl_errors e = { 0 };
+	char err[256], *more = NULL;
 
 	c->refs = 1;
 	c->cfg = cfg;
 	c->dns = pfl_dns_new(
 	    cfg->nameservers, (unsigned)cfg->dns_timeout_ms, err, sizeof(err));
-	if (c->dns == NULL) {
-		char line[512];
-
-		snprintf(
-		    line, sizeof(line), "%s: Nameservers: %s", cfg->path, err);
-		append(&errors, line);
-	} else
+	if (c->dns == NULL)
+		pfl_errors_add(&e, cfg->path, 0, "Nameservers: %s", err);
+	else
 		c->dkim = pfl_dkim_lib_new(c->dns);
-	if (pfl_dkim_signer_load(cfg, &c->signer, &more) < 0) {
-		append(&errors, more ? more : "signer tables: cannot load");
-		free(more);
-		more = NULL;
-	}
-	c->providers = pfl_provider_map_new(cfg, &more);
-	if (c->providers == NULL) {
-		append(&errors, more ? more : "provider rules: cannot load");
-		free(more);
-	}
-	if (errors != NULL) {
+	if (pfl_dkim_signer_load(cfg, &c->signer, &more) < 0)
+		pfl_errors_append(&e, more);
+	if ((c->providers = pfl_provider_map_new(cfg, &more)) == NULL)
+		pfl_errors_append(&e, more);
+	if ((*errors_r = pfl_errors_take(&e)) != NULL) {
 		pfl_ctx_unref(c);
-		*errors_r = errors;
 		return NULL;
 	}
-	*errors_r = NULL;
 	return c;
 }
 

@@ -31,42 +31,10 @@
 
 #include "config.h"
 #include "dkim_private.h"
+#include "errors.h"
 #include "util.h"
 
 #define MAX_TABLE (16u << 20)
-
-/* Problems found while loading, kept as one growing text. */
-struct errs {
-	char *text;
-	size_t len;
-	int count;
-};
-
-/* errf - record one "FILE:LINE: message" problem */
-static void __attribute__((format(printf, 4, 5)))
-errf(struct errs *e, const char *file, int line, const char *fmt, ...)
-{
-	char msg[512], full[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		n = snprintf(
-		    full, sizeof(full), "%s:%d: %s\n", file, line, msg);
-	else
-		n = snprintf(full, sizeof(full), "%s: %s\n", file, msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(full))
-		n = sizeof(full) - 1;
-	e->text = pfl_xrealloc(e->text, e->len + (size_t)n + 1);
-	memcpy(e->text + e->len, full, (size_t)n + 1);
-	e->len += (size_t)n;
-	e->count++;
-}
 
 /* table_path - the file a table spec names; NULL for other table types */
 static const char *
@@ -80,41 +48,6 @@ table_path(const char *spec, bool *refile_r)
 		*refile_r = true;
 	}
 	return *spec == '/' ? spec : NULL;
-}
-
-/* read_table - the whole file as text, or NULL with a problem recorded */
-static char *
-read_table(const char *path, struct errs *e)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		errf(e, path, 0, "cannot open: %s", strerror(errno));
-		return NULL;
-	}
-	do {
-		if (len + 4096 + 1 > cap)
-			buf = pfl_xrealloc(buf, cap = cap * 2 + 8192);
-		n = fread(buf + len, 1, 4096, fp);
-		len += n;
-	} while (n > 0 && len <= MAX_TABLE);
-	if (ferror(fp) || len > MAX_TABLE) {
-		errf(e, path, 0, "cannot read: %s",
-		    ferror(fp) ? strerror(errno) : "file too large");
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		errf(e, path, 0, "file contains NUL bytes");
-		free(buf);
-		return NULL;
-	}
-	return buf;
 }
 
 /* lower - lower-case a string in place */
@@ -141,12 +74,12 @@ dns_word(const char *s)
 }
 
 typedef void line_fn(struct pfl_dkim_signer *, char *key, char *value,
-    const char *file, int line, struct errs *);
+    const char *file, int line, struct pfl_errors *);
 
 /* each_line - call fn for every "key value" line of a table */
 static void
 each_line(struct pfl_dkim_signer *s, char *text, const char *file, line_fn *fn,
-    struct errs *e)
+    struct pfl_errors *e)
 {
 	char *line, *next, *hash, *key, *val;
 	int lineno = 0;
@@ -166,7 +99,8 @@ each_line(struct pfl_dkim_signer *s, char *text, const char *file, line_fn *fn,
 			*val++ = '\0';
 		val = pfl_trim(val);
 		if (*val == '\0') {
-			errf(e, file, lineno, "\"%.64s\" has no value", key);
+			pfl_errors_add(
+			    e, file, lineno, "\"%.64s\" has no value", key);
 			continue;
 		}
 		fn(s, key, val, file, lineno, e);
@@ -188,7 +122,7 @@ find_key(const struct pfl_dkim_signer *s, const char *name)
 /* add_key - one KeyTable line: "name domain:selector:keydata" */
 static void
 add_key(struct pfl_dkim_signer *s, char *name, char *val, const char *file,
-    int line, struct errs *e)
+    int line, struct pfl_errors *e)
 {
 	const struct pfl_dkim_keyent *dup;
 	struct pfl_dkim_keyent *k;
@@ -196,23 +130,26 @@ add_key(struct pfl_dkim_signer *s, char *name, char *val, const char *file,
 
 	if ((sel = strchr(val, ':')) == NULL ||
 	    (data = strchr(sel + 1, ':')) == NULL) {
-		errf(e, file, line,
+		pfl_errors_add(e, file, line,
 		    "expected \"%.64s domain:selector:keyfile\"", name);
 		return;
 	}
 	*sel++ = '\0';
 	*data++ = '\0';
 	if (strcmp(val, "%") != 0 && !dns_word(val))
-		errf(e, file, line, "bad domain \"%.64s\"", val);
+		pfl_errors_add(e, file, line, "bad domain \"%.64s\"", val);
 	else if (!dns_word(sel))
-		errf(e, file, line, "bad selector \"%.64s\"", sel);
+		pfl_errors_add(e, file, line, "bad selector \"%.64s\"", sel);
 	else if (*data == '\0')
-		errf(e, file, line, "no private key after the selector");
+		pfl_errors_add(
+		    e, file, line, "no private key after the selector");
 	else if (strlen(data) > 500)
-		errf(e, file, line, "private key path longer than 500 bytes");
+		pfl_errors_add(
+		    e, file, line, "private key path longer than 500 bytes");
 	else if ((dup = find_key(s, name)) != NULL)
-		errf(e, file, line, "key \"%.64s\" already defined at line %d",
-		    name, dup->line);
+		pfl_errors_add(e, file, line,
+		    "key \"%.64s\" already defined at line %d", name,
+		    dup->line);
 	else {
 		s->keys = pfl_xrealloc(s->keys, (s->nkeys + 1) * sizeof(*k));
 		k = &s->keys[s->nkeys++];
@@ -227,19 +164,20 @@ add_key(struct pfl_dkim_signer *s, char *name, char *val, const char *file,
 /* add_sig - one SigningTable line: "pattern keyname[:signer]" */
 static void
 add_sig(struct pfl_dkim_signer *s, char *pattern, char *val, const char *file,
-    int line, struct errs *e)
+    int line, struct pfl_errors *e)
 {
 	struct pfl_dkim_sigent *g;
 	size_t n = strcspn(val, ": \t");
 
 	if (n == 0) {
-		errf(e, file, line, "no key name for \"%.64s\"", pattern);
+		pfl_errors_add(
+		    e, file, line, "no key name for \"%.64s\"", pattern);
 		return;
 	}
 	val[n] = '\0';
 	if (strcmp(val, "%") != 0 && find_key(s, val) == NULL) {
-		errf(e, file, line, "key \"%.64s\" is not in the KeyTable %s",
-		    val, s->keyfile);
+		pfl_errors_add(e, file, line,
+		    "key \"%.64s\" is not in the KeyTable %s", val, s->keyfile);
 		return;
 	}
 	s->sigs = pfl_xrealloc(s->sigs, (s->nsigs + 1) * sizeof(*g));
@@ -251,10 +189,10 @@ add_sig(struct pfl_dkim_signer *s, char *pattern, char *val, const char *file,
 
 /* load_table - read one table file through fn */
 static void
-load_table(
-    struct pfl_dkim_signer *s, const char *path, line_fn *fn, struct errs *e)
+load_table(struct pfl_dkim_signer *s, const char *path, line_fn *fn,
+    struct pfl_errors *e)
 {
-	char *text = read_table(path, e);
+	char *text = pfl_text_file_read(path, MAX_TABLE, e);
 
 	if (text != NULL)
 		each_line(s, text, path, fn, e);
@@ -263,7 +201,8 @@ load_table(
 
 /* load - both tables and the header list */
 static void
-load(struct pfl_dkim_signer *s, const struct pfl_config *cfg, struct errs *e)
+load(struct pfl_dkim_signer *s, const struct pfl_config *cfg,
+    struct pfl_errors *e)
 {
 	const char *kpath, *spath;
 	bool krefile;
@@ -271,10 +210,10 @@ load(struct pfl_dkim_signer *s, const struct pfl_config *cfg, struct errs *e)
 	kpath = table_path(cfg->signer_key_table, &krefile);
 	spath = table_path(cfg->signer_signing_table, &s->refile);
 	if (kpath == NULL || krefile)
-		errf(e, cfg->path, 0,
+		pfl_errors_add(e, cfg->path, 0,
 		    "SignerKeyTable: expected file:PATH or an absolute path");
 	if (spath == NULL)
-		errf(e, cfg->path, 0,
+		pfl_errors_add(e, cfg->path, 0,
 		    "SignerSigningTable: expected refile:PATH, file:PATH or "
 		    "an absolute path");
 	if (e->count > 0)
@@ -294,7 +233,7 @@ int
 pfl_dkim_signer_load(const struct pfl_config *cfg,
     struct pfl_dkim_signer **signer_r, char **errors_r)
 {
-	struct errs e = { NULL, 0, 0 };
+	struct pfl_errors e = { 0 };
 	struct pfl_dkim_signer *s;
 
 	*signer_r = NULL;
@@ -303,9 +242,9 @@ pfl_dkim_signer_load(const struct pfl_config *cfg,
 		return 0;
 	if (cfg->signer_key_table == NULL ||
 	    cfg->signer_signing_table == NULL) {
-		errf(&e, cfg->path, 0,
+		pfl_errors_add(&e, cfg->path, 0,
 		    "SignerKeyTable and SignerSigningTable go together");
-		*errors_r = e.text;
+		*errors_r = pfl_errors_take(&e);
 		return -1;
 	}
 	s = pfl_xcalloc(1, sizeof(*s));
@@ -313,7 +252,7 @@ pfl_dkim_signer_load(const struct pfl_config *cfg,
 	load(s, cfg, &e);
 	if (e.count > 0) {
 		pfl_dkim_signer_free(&s);
-		*errors_r = e.text;
+		*errors_r = pfl_errors_take(&e);
 		return -1;
 	}
 	*signer_r = s;

@@ -17,39 +17,21 @@
 #include <string.h>
 
 #include "config.h"
+#include "errors.h"
 #include "provider_private.h"
 #include "util.h"
 
-/* Problems found while reading the config lines. */
-struct errs {
-	char *text;
-	size_t len;
-};
-
 /* add_err - record one "FILE:LINE: Key: message" problem */
-static void __attribute__((format(printf, 5, 6))) add_err(struct errs *e,
+static void __attribute__((format(printf, 5, 6))) add_err(struct pfl_errors *e,
     const char *file, int line, const char *key, const char *fmt, ...)
 {
-	char msg[512], full[900];
+	char msg[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		n = snprintf(full, sizeof(full), "%s:%d: %s: %s\n", file, line,
-		    key, msg);
-	else
-		n = snprintf(
-		    full, sizeof(full), "%s: %s: %s\n", file, key, msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(full))
-		n = sizeof(full) - 1;
-	e->text = pfl_xrealloc(e->text, e->len + (size_t)n + 1);
-	memcpy(e->text + e->len, full, (size_t)n + 1);
-	e->len += (size_t)n;
+	pfl_errors_add(e, file, line, "%s: %s", key, msg);
 }
 
 /* next_word - the next comma/space separated word of *cur, or NULL */
@@ -69,7 +51,7 @@ first_word(char *s, char **cur)
 /* parse_rule - one ProviderRule value; 0, or -1 after reporting */
 static int
 parse_rule(struct pfl_provider_map *m, const char *v, const char *file,
-    int line, int seen[PFL_NPROVIDERS][PFL_NCLASSES], struct errs *e)
+    int line, int seen[PFL_NPROVIDERS][PFL_NCLASSES], struct pfl_errors *e)
 {
 	static const char *key = "ProviderRule";
 	char *copy = pfl_xstrdup(v), *cur, *w;
@@ -154,7 +136,7 @@ parse_pattern(const char *w, struct pfl_provider_domain *d)
 /* parse_domains - one ProviderDomains value; 0, or -1 after reporting */
 static int
 parse_domains(struct pfl_provider_map *m, const char *v, const char *file,
-    int line, struct errs *e)
+    int line, struct pfl_errors *e)
 {
 	static const char *key = "ProviderDomains";
 	char *copy = pfl_xstrdup(v), *cur, *w;
@@ -194,7 +176,7 @@ out:
 /* copy_bulk - BulkSenderDomains, normalised */
 static void
 copy_bulk(struct pfl_provider_map *m, const struct pfl_strlist *l,
-    const char *file, struct errs *e)
+    const char *file, struct pfl_errors *e)
 {
 	char norm[PFL_DOMAIN_SIZE];
 	size_t i;
@@ -216,7 +198,7 @@ pfl_provider_map_new(const struct pfl_config *cfg, char **errors_r)
 {
 	struct pfl_provider_map *m = pfl_xcalloc(1, sizeof(*m));
 	int seen[PFL_NPROVIDERS][PFL_NCLASSES] = { { 0 } };
-	struct errs e = { NULL, 0 };
+	struct pfl_errors e = { 0 };
 	size_t i;
 
 	pfl_provider_rules_builtin(m->rules);
@@ -230,8 +212,7 @@ pfl_provider_map_new(const struct pfl_config *cfg, char **errors_r)
 		parse_domains(m, cfg->provider_domains.v[i], cfg->path,
 		    cfg->provider_domains.line[i], &e);
 	copy_bulk(m, &cfg->bulk_sender_domains, cfg->path, &e);
-	*errors_r = e.text;
-	if (e.text != NULL)
+	if ((*errors_r = pfl_errors_take(&e)) != NULL)
 		pfl_provider_map_free(&m);
 	return m;
 }
