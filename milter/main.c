@@ -14,6 +14,7 @@
 #include <autoconfig.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 
 /* Set by the milter thread when smfi_main returns. */
 static int milter_result;
+static int milter_done;
 
 /* usage - complain and exit */
 static void
@@ -108,6 +110,7 @@ static void *
 milter_thread(void *arg)
 {
 	milter_result = smfi_main();
+	__atomic_store_n(&milter_done, 1, __ATOMIC_RELEASE);
 	kill(getpid(), SIGUSR2);
 	return NULL;
 }
@@ -185,8 +188,11 @@ serve(const char *path)
 		if (sig == SIGTERM || sig == SIGINT) {
 			pfl_log(PFL_LOG_NOTICE, "stopping on signal %d", sig);
 			smfi_stop();
+			break;
 		}
-		break;
+		/* SIGUSR2 counts only when the milter thread sent it */
+		if (__atomic_load_n(&milter_done, __ATOMIC_ACQUIRE))
+			break;
 	}
 	pthread_join(tid, NULL);
 	return milter_result == MI_SUCCESS ? 0 : EX_SOFTWARE;
@@ -196,6 +202,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = PFL_DEFAULT_CONFIG;
+	char abspath[PATH_MAX], pidfile[PATH_MAX];
 	bool check = false, foreground = false;
 	const struct pfl_config *cfg;
 	struct pfl_ctx *ctx;
@@ -221,6 +228,9 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* reloads happen after chdir("/"): keep the file's absolute name */
+	if (realpath(path, abspath) != NULL)
+		path = abspath;
 	if ((ctx = load(path, false)) == NULL)
 		return EX_CONFIG;
 	cfg = ctx->cfg;
@@ -244,6 +254,9 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return EX_OSERR;
 	}
+	/* cfg goes away with its context on a reload: copy what exit needs */
+	pfl_strlcpy(
+	    pidfile, cfg->pid_file ? cfg->pid_file : "", sizeof(pidfile));
 	if (cfg->pid_file && pfl_daemon_pidfile(cfg->pid_file) < 0)
 		pfl_log(PFL_LOG_WARNING, "cannot write %s: %s", cfg->pid_file,
 		    strerror(errno));
@@ -257,6 +270,8 @@ main(int argc, char **argv)
 		    "receivers see it cannot be predicted");
 	pfl_ctx_install(ctx);
 	rc = serve(path);
+	if (pidfile[0] != '\0')
+		(void)unlink(pidfile); /* may fail after dropping root */
 	pfl_log(PFL_LOG_NOTICE, "%s stopped", PROGNAME);
 	return rc;
 }
