@@ -338,15 +338,19 @@ pfl_checks_summary(const struct pfl_checks *c, char *buf, size_t n)
 	for (i = 0; i < c->nproviders && len < sizeof(tmp); i++) {
 		const struct pfl_checks_rcpt *r = &c->rcpts[i];
 		const char *code = strchr(r->reply, ' ');
+		size_t clen;
 
-		/* "550 5.7.26 ..." -> "5.7.26" */
+		/* "550 5.7.26 ..." -> "5.7.26"; no enhanced code -> nothing */
 		code = code ? code + 1 : "";
+		clen = strcspn(code, " ");
+		if (!isdigit((unsigned char)code[0]) || code[1] != '.')
+			clen = 0;
 		len += (size_t)snprintf(tmp + len, sizeof(tmp) - len,
 		    "%s%s%s:%s%s%.*s", i == 0 ? " providers=" : ",",
 		    pfl_provider_name(r->match.provider),
 		    r->match.tenant ? "-tenant" : "",
-		    pfl_outcome_name(r->outcome), *code ? ":" : "",
-		    (int)strcspn(code, " "), code);
+		    pfl_outcome_name(r->outcome), clen ? ":" : "", (int)clen,
+		    code);
 	}
 	return pfl_printable(buf, n, tmp, "\"");
 }

@@ -9,6 +9,11 @@
  *	preflight dkim-verify [--nameserver IP@PORT] FILE
  *	preflight dkim-predict [-c CONFIG] --from ADDR [--nameserver IP@PORT]
  *	preflight provider [-c CONFIG] [--nameserver IP@PORT] DOMAIN...
+ *	preflight check-message [-c CONFIG] --mail-from ADDR --rcpt ADDR...
+ *	    [--egress-ip IP...] [--helo NAME] [--nameserver IP@PORT] [--json]
+ *	    [FILE|-]
+ *	preflight check-domain [-c CONFIG] [--egress-ip IP...]
+ *	    [--selector S...] [--nameserver IP@PORT] DOMAIN
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter.
@@ -41,7 +46,14 @@ usage(void)
 	    "       preflight dkim-predict [-c CONFIG] --from ADDR "
 	    "[--nameserver IP@PORT]\n"
 	    "       preflight provider [-c CONFIG] [--nameserver IP@PORT] "
-	    "DOMAIN...\n");
+	    "DOMAIN...\n"
+	    "       preflight check-message [-c CONFIG] --mail-from ADDR "
+	    "--rcpt ADDR... [--egress-ip IP...]\n"
+	    "           [--helo NAME] [--nameserver IP@PORT] [--json] "
+	    "[FILE|-]\n"
+	    "       preflight check-domain [-c CONFIG] [--egress-ip IP...] "
+	    "[--selector S...]\n"
+	    "           [--nameserver IP@PORT] DOMAIN\n");
 	return EX_USAGE;
 }
 
@@ -89,5 +101,9 @@ main(int argc, char **argv)
 		return pfl_cli_dmarc(argc - 1, argv + 1);
 	if (strcmp(argv[1], "provider") == 0)
 		return pfl_cli_provider(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-message") == 0)
+		return pfl_cli_check_message(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-domain") == 0)
+		return pfl_cli_check_domain(argc - 1, argv + 1);
 	return usage();
 }

@@ -27,4 +27,10 @@ int pfl_cli_dmarc(int argc, char **argv);
 /* pfl_cli_provider - preflight provider [-c CONFIG] [--nameserver S] DOMAIN... */
 int pfl_cli_provider(int argc, char **argv);
 
+/* pfl_cli_check_message - preflight check-message --mail-from A --rcpt A... FILE */
+int pfl_cli_check_message(int argc, char **argv);
+
+/* pfl_cli_check_domain - preflight check-domain [--selector S...] DOMAIN */
+int pfl_cli_check_domain(int argc, char **argv);
+
 #endif

@@ -473,43 +473,92 @@ parse_line(struct pfl_config *c, char *line, const char *file, int lineno,
 		    e, file, lineno, "%s: %s: \"%.128s\"", k->name, bad, val);
 }
 
-/* pfl_config_parse - parse text in memory */
-struct pfl_config *
-pfl_config_parse(const char *name, const char *text, char **errors_r)
+/* key_of - the table row a line [p, p+len) sets; NULL for none */
+static const struct key *
+key_of(const char *p, size_t len)
 {
-	struct pfl_config *c = pfl_xcalloc(1, sizeof(*c));
-	struct pfl_errors e = { 0 };
-	int seen[NKEYS] = { 0 }, lineno = 0;
+	char name[64];
+	size_t i = 0, n = 0;
+
+	while (i < len && isspace((unsigned char)p[i]))
+		i++;
+	while (i + n < len && !isspace((unsigned char)p[i + n]))
+		n++;
+	if (n == 0 || n >= sizeof(name) || p[i] == '#')
+		return NULL;
+	memcpy(name, p + i, n);
+	name[n] = '\0';
+	return find_key(name);
+}
+
+/*
+ * parse_text - parse the lines of text into c; a line setting a key whose
+ * skip[] entry is set (skip may be NULL) is passed over
+ */
+static void
+parse_text(struct pfl_config *c, const char *name, const char *text,
+    const bool *skip, int *seen, struct pfl_errors *e)
+{
+	const struct key *k;
 	const char *p = text, *nl;
+	int lineno = 0;
 	char *line;
 
-	c->refs = 1;
-	c->path = pfl_xstrdup(name);
-	apply_defaults(c);
 	while (*p) {
 		nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
 		lineno++;
 		if (len > MAX_LINE) {
-			pfl_errors_add(&e, name, lineno,
+			pfl_errors_add(e, name, lineno,
 			    "line longer than %d bytes", MAX_LINE);
 		} else if (memchr(p, '\0', len) != NULL) {
-			pfl_errors_add(&e, name, lineno, "NUL byte in line");
-		} else {
+			pfl_errors_add(e, name, lineno, "NUL byte in line");
+		} else if (skip == NULL || (k = key_of(p, len)) == NULL ||
+		    !skip[k - keys]) {
 			line = pfl_xstrndup(p, len);
-			parse_line(c, line, name, lineno, seen, &e);
+			parse_line(c, line, name, lineno, seen, e);
 			free(line);
 		}
 		p += len + (nl != NULL);
 	}
-	if (e.count > 0) {
+}
+
+/* config_new - a snapshot holding the defaults */
+static struct pfl_config *
+config_new(const char *name)
+{
+	struct pfl_config *c = pfl_xcalloc(1, sizeof(*c));
+
+	c->refs = 1;
+	c->path = pfl_xstrdup(name);
+	apply_defaults(c);
+	return c;
+}
+
+/* config_done - the snapshot, or NULL with the problems in *errors_r */
+static struct pfl_config *
+config_done(struct pfl_config *c, struct pfl_errors *e, char **errors_r)
+{
+	if (e->count > 0) {
 		pfl_config_unref(c);
-		*errors_r = pfl_errors_take(&e);
+		*errors_r = pfl_errors_take(e);
 		return NULL;
 	}
 	*errors_r = NULL;
 	return c;
+}
+
+/* pfl_config_parse - parse text in memory */
+struct pfl_config *
+pfl_config_parse(const char *name, const char *text, char **errors_r)
+{
+	struct pfl_config *c = config_new(name);
+	struct pfl_errors e = { 0 };
+	int seen[NKEYS] = { 0 };
+
+	parse_text(c, name, text, NULL, seen, &e);
+	return config_done(c, &e, errors_r);
 }
 
 /* pfl_config_load - read and check a file */
@@ -527,6 +576,39 @@ pfl_config_load(const char *path, char **errors_r)
 	c = pfl_config_parse(path, buf, errors_r);
 	free(buf);
 	return c;
+}
+
+/* pfl_config_load_override - a file (or the defaults) with lines replaced */
+struct pfl_config *
+pfl_config_load_override(
+    const char *path, const char *origin, const char *override, char **errors_r)
+{
+	struct pfl_errors e = { 0 };
+	bool skip[NKEYS] = { false };
+	int seen[NKEYS] = { 0 };
+	const struct key *k;
+	struct pfl_config *c;
+	const char *p, *nl;
+	char *buf = NULL;
+	size_t len;
+
+	if (path != NULL &&
+	    (buf = pfl_text_file_read(path, 64u << 20, &e)) == NULL) {
+		*errors_r = pfl_errors_take(&e);
+		return NULL;
+	}
+	for (p = override; *p; p += len + (nl != NULL)) {
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if ((k = key_of(p, len)) != NULL)
+			skip[k - keys] = true;
+	}
+	c = config_new(path ? path : PFL_CONFIG_DEFAULTS);
+	if (buf != NULL)
+		parse_text(c, path, buf, skip, seen, &e);
+	free(buf);
+	parse_text(c, origin, override, NULL, seen, &e);
+	return config_done(c, &e, errors_r);
 }
 
 /* pfl_config_ref - take another reference */

@@ -101,6 +101,19 @@ struct pfl_config *pfl_config_load(const char *path, char **errors_r);
 struct pfl_config *pfl_config_parse(
     const char *name, const char *text, char **errors_r);
 
+/* The name a snapshot of the built-in defaults carries instead of a path. */
+#define PFL_CONFIG_DEFAULTS "(built-in defaults)"
+
+/*
+ * pfl_config_load_override - pfl_config_load of path (NULL: no file, the
+ * built-in defaults) where the "Key value" lines of override replace every
+ * line of the file that sets one of their keys: how a command-line option
+ * takes the place of a config key. Problems in override lines are
+ * reported as "ORIGIN:LINE: message".
+ */
+struct pfl_config *pfl_config_load_override(const char *path,
+    const char *origin, const char *override, char **errors_r);
+
 /* pfl_config_ref - take another reference; returns its argument */
 struct pfl_config *pfl_config_ref(struct pfl_config *);
 

@@ -650,6 +650,13 @@ pfl_dmarc_check_resolver(const struct pfl_dmarc_resolver *res, const char *from,
 			r->testing = e->rec.testing;
 			align(e, r);
 			decide(e, r);
+		} else if (r->result == PFL_DMARC_NONE) {
+			/*
+			 * No policy, but receivers still ask whether From:
+			 * aligns (Gmail's bulk 4.7.32): relaxed, the default.
+			 */
+			e->rec.adkim = e->rec.aspf = 'r';
+			align(e, r);
 		}
 		psl_view(e, r);
 	}

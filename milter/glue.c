@@ -110,11 +110,13 @@ xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 {
 	unsigned long want =
 	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-	unsigned long skip =
-	    SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY;
+	/* the body is wanted only for DKIM: SMFIS_SKIP ends it early */
+	unsigned long steps =
+	    SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP;
 
 	*pf0 = want & f0;
-	*pf1 = skip & f1;
+	*pf1 = steps & f1;
+	__atomic_store_n(&can_skip, (f1 & SMFIP_SKIP) != 0, __ATOMIC_RELAXED);
 	*pf2 = *pf3 = 0;
 	smfi_setsymlist(ctx, SMFIM_CONNECT,
 	    "j {daemon_name} {daemon_addr} {client_addr} _");

@@ -261,13 +261,12 @@ header_value(const struct pfl_session *s, const struct pfl_verdict *v,
 		    pfl_printable(host, sizeof(host), s->host, " \";"));
 }
 
-/* log_decision - the message's one log line */
-static void
-log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
-    const char *summary, const char *qid, enum pfl_status st)
+/* pfl_session_decision - the decision line without queue id and client */
+char *
+pfl_session_decision(const struct pfl_decision *d, char *buf, size_t n)
 {
-	const struct pfl_msg *m = s->msg;
-	char safe_from[ADDR_MAX], safe_auth[256], extra[512] = "";
+	const struct pfl_verdict *v = d->v;
+	char safe_from[ADDR_MAX], extra[512] = "";
 	int len = 0;
 
 	if (v->action != v->would && v->would > PFL_ACT_TAG)
@@ -277,23 +276,39 @@ log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
 		len += snprintf(extra + len, sizeof(extra) - (size_t)len,
 		    " finding=%s reason=\"%s\"", v->cause->check,
 		    v->cause->reason);
-	if (m->ndeferred && len >= 0 && (size_t)len < sizeof(extra))
+	if (d->ndeferred && len >= 0 && (size_t)len < sizeof(extra))
 		snprintf(extra + len, sizeof(extra) - (size_t)len,
-		    " deferred=%zu", m->ndeferred);
-	pfl_log(PFL_LOG_INFO,
-	    "%s: preflight: action=%s mode=%s verdict=%s %s%s "
-	    "from=<%s> rcpts=%zu path=%s auth=%s client=%s",
+		    " deferred=%zu", d->ndeferred);
+	snprintf(buf, n,
+	    "preflight: action=%s mode=%s verdict=%s %s%s from=<%s> rcpts=%zu",
+	    pfl_action_name(d->done), pfl_config_mode_name(d->mode),
+	    pfl_outcome_name(v->outcome), d->summary, extra,
+	    pfl_printable(safe_from, sizeof(safe_from), d->sender, "<>"),
+	    d->nrcpt);
+	return buf;
+}
+
+/* log_decision - the message's one log line */
+static void
+log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
+    const char *summary, const char *qid, enum pfl_status st)
+{
+	const struct pfl_msg *m = s->msg;
+	struct pfl_decision d = { v, v->action, s->cfg->mode, summary,
+		m->sender, m->nrcpt, m->ndeferred };
+	char safe_auth[256], *line = pfl_xmalloc(PFL_DECISION_SIZE);
+
+	/* a hold the MTA refused became a tempfail (see pfl_action_eom) */
+	if (st == PFL_TEMPFAIL && v->action == PFL_ACT_HOLD)
+		d.done = PFL_ACT_DEFER;
+	pfl_log(PFL_LOG_INFO, "%s: %s path=%s auth=%s client=%s",
 	    qid && *qid ? qid : "NOQUEUE",
-	    st == PFL_TEMPFAIL && v->action == PFL_ACT_HOLD
-		? "defer"
-		: pfl_action_name(v->action),
-	    pfl_config_mode_name(s->cfg->mode), pfl_outcome_name(v->outcome),
-	    summary, extra,
-	    pfl_printable(safe_from, sizeof(safe_from), m->sender, "<>"),
-	    m->nrcpt, s->local ? "local" : "smtp",
+	    pfl_session_decision(&d, line, PFL_DECISION_SIZE),
+	    s->local ? "local" : "smtp",
 	    m->auth ? pfl_printable(safe_auth, sizeof(safe_auth), m->auth, " ")
 		    : "-",
 	    s->client_addr[0] ? s->client_addr : "-");
+	free(line);
 }
 
 /* pfl_session_eom - end of message: verdict, action, one log line */

@@ -89,4 +89,27 @@ void pfl_session_abort(struct pfl_session *);
 /* pfl_msg_add_finding - record a finding on the current message */
 struct pfl_finding *pfl_msg_add_finding(struct pfl_msg *);
 
+/* What the decision line says about a message; all borrowed. */
+struct pfl_decision {
+	const struct pfl_verdict *v;
+	enum pfl_action done; /* what was done (a refused hold: defer) */
+	enum pfl_mode mode;
+	const char *summary; /* pfl_checks_summary */
+	const char *sender;  /* envelope sender (made printable here) */
+	size_t nrcpt;        /* recipients let through */
+	size_t ndeferred;    /* recipients deferred or rejected at RCPT */
+};
+
+/* A buffer of this size holds any decision line. */
+#define PFL_DECISION_SIZE 3072
+
+/*
+ * pfl_session_decision - "preflight: action=A mode=M verdict=V SUMMARY
+ * [would=A] [finding=F reason="..."] [deferred=N] from=<S> rcpts=N" into
+ * buf (size n); returns buf. The milter logs it after the queue id and
+ * before the connection's path, auth and client; `preflight
+ * check-message` prints it as it is.
+ */
+char *pfl_session_decision(const struct pfl_decision *, char *buf, size_t n);
+
 #endif

@@ -390,3 +390,185 @@ for l in sys.stdin:
     m = json.loads(l)
     if m.get("queue_name") == "hold": print(m["queue_id"])'
 }
+
+# --- a DKIM signer in front of preflight: opendkim -------------------------------
+
+DKIM_PORT=$((PFL_PORT_BASE + 4))
+
+# dkim_tables DIR OWNER "PATTERN DOMAIN SELECTOR KEYFILE"... - an OpenDKIM
+# KeyTable (DIR/KeyTable) and refile SigningTable (DIR/SigningTable), one
+# line each per argument (PATTERN as in a refile: table, "*@example.com");
+# the keys are copied into DIR/keys, mode 600, owned by OWNER (OpenDKIM
+# and preflight's signer check read them)
+dkim_tables() {
+	local d=$1 owner=$2 e pat dom sel key n=0
+	shift 2
+	mkdir -p "$d/keys"
+	chown "$owner" "$d" "$d/keys"
+	chmod 700 "$d/keys"
+	: >"$d/KeyTable"
+	: >"$d/SigningTable"
+	for e in "$@"; do
+		read -r pat dom sel key <<<"$e"
+		n=$((n + 1))
+		install -m 600 -o "$owner" "$key" "$d/keys/k$n.private" ||
+			bail "dkim_tables: no key $key"
+		printf 'k%s %s:%s:%s\n' "$n" "$dom" "$sel" "$d/keys/k$n.private" \
+			>>"$d/KeyTable"
+		printf '%s k%s\n' "$pat" "$n" >>"$d/SigningTable"
+	done
+}
+
+# start_opendkim "PATTERN DOMAIN SELECTOR KEYFILE"... - opendkim as a signer
+# (Mode s) on 127.0.0.1:$DKIM_PORT, in the foreground as root, with the
+# tables dkim_tables makes of the arguments. rsa-sha256, relaxed/relaxed.
+# RequireSafeKeys is off: the keys live under /tmp, and with it on opendkim
+# tempfailed every message (451 4.7.1, reason only in syslog). Its resolver
+# asks the test DNS server, but answers NXDOMAIN for .test names by itself:
+# sign with domains outside .test.
+start_opendkim() {
+	require opendkim
+	local d=$T/opendkim
+	dkim_tables "$d" root "$@"
+	cat >"$d/opendkim.conf" <<CONF
+Mode			s
+Socket			inet:$DKIM_PORT@127.0.0.1
+PidFile			$d/opendkim.pid
+Syslog			no
+KeyTable		file:$d/KeyTable
+SigningTable		refile:$d/SigningTable
+InternalHosts		127.0.0.1, 192.0.2.0/24, 10.0.0.0/8
+Nameservers		127.0.0.1@$DNS_PORT
+Canonicalization	relaxed/relaxed
+SignatureAlgorithm	rsa-sha256
+RequireSafeKeys		false
+CONF
+	opendkim -f -x "$d/opendkim.conf" >"$d/stderr" 2>&1 &
+	DKIM_PID=$!
+	_track $DKIM_PID
+	wait_port "$DKIM_PORT" 200 || {
+		sed 's/^/# opendkim: /' "$d/stderr"
+		bail "opendkim did not start on 127.0.0.1:$DKIM_PORT"
+	}
+}
+
+# start_postfix_signed [key=value...] - start_postfix with opendkim listed
+# BEFORE preflight: preflight sees the DKIM-Signature opendkim just added
+start_postfix_signed() {
+	start_postfix "smtpd_milters=inet:127.0.0.1:$DKIM_PORT, inet:127.0.0.1:$MILTER_PORT" "$@"
+}
+
+# restart_milter [LINES...] - stop the daemon, start it with a new config
+restart_milter() {
+	stop_milter
+	start_milter "$@"
+}
+
+# sink_header FILE NAME - the first NAME: field of a received message,
+# unfolded, without the field name
+sink_header() {
+	awk -v name="$2" '
+		/^$/ { exit }
+		/^[ \t]/ { if (on) v = v " " substr($0, match($0, /[^ \t]/)); next }
+		{ if (on) exit
+		  if (tolower(substr($0, 1, length(name) + 1)) == tolower(name) ":") {
+			on = 1; v = substr($0, length(name) + 2); sub(/^[ \t]+/, "", v) } }
+		END { if (on) print v }' "$1"
+}
+
+# data_reply - the server's reply to the end of the last swaks message
+# (its last line when it has several)
+data_reply() {
+	awk '/^ *-> \.$/ { d = 1; next }
+		d && /^ *<(\*\*|-) / { sub(/^ *<(\*\*|-) +/, ""); r = $0
+			if (substr(r, 4, 1) != "-") { print r; exit } }' "$T/swaks.out"
+}
+
+# milter_line ERE - the milter's decision line(s) matching ERE
+milter_line() { grep -E -- "preflight: action=.*$1" "$MILTER_LOG"; }
+
+# send_auth MAILFROM FROM RCPTS SUBJECT [SWAKS-ARGS...] - an authenticated
+# submission (XCLIENT ADDR=192.0.2.77 LOGIN=alice) with From: <FROM>;
+# RCPTS comma-separated
+send_auth() {
+	local env=$1 from=$2 rcpts=$3 subj=$4
+	shift 4
+	send --from "$env" --to "$rcpts" --header "From: <$from>" \
+		--header "Subject: $subj" \
+		--xclient-addr 192.0.2.77 --xclient-login alice "$@"
+}
+
+# wait_delivered SUBJECT - after a send: wait until Postfix delivered it;
+# sets QID, MSG (the sink's file), HDR (its X-Preflight value) and LINE
+# (the milter's decision line for QID); empty when not delivered
+wait_delivered() {
+	QID=$(qid_of_last_send)
+	MSG='' HDR='' LINE=''
+	[ -n "$QID" ] || return 0
+	wait_sent "$QID" || return 0
+	MSG=$(sink_find "^Subject: $1\$") || return 0
+	HDR=$(sink_header "$MSG" X-Preflight)
+	LINE=$(grep -- "$QID: preflight:" "$MILTER_LOG")
+}
+
+# postfix_milters LIST - change smtpd_milters of the running Postfix
+postfix_milters() {
+	postconf -c "$PF_CONF" -e "smtpd_milters=$1"
+	postfix -c "$PF_CONF" reload >/dev/null 2>&1
+	sleep 1 # idle smtpd processes of the old configuration go away
+	wait_port "$SMTP_PORT" 200
+}
+
+# --- the same message through `preflight check-message` ------------------------
+
+_CLI_CASES=()
+
+# cli_remember DESC MAILFROM RCPTS FILE|- LINE - keep a case for cli_agree:
+# the message (FILE is copied; "-" makes a plain one From: the MAILFROM),
+# its envelope (RCPTS comma-separated), the milter's decision LINE and the
+# milter's config of the moment
+cli_remember() {
+	local n=${#_CLI_CASES[@]}
+	mkdir -p "$T/cli"
+	if [ "$4" = - ]; then
+		printf 'From: <%s>\nTo: %s\nSubject: %s\n\nThis is a test mailing\n' \
+			"$2" "$3" "$1" >"$T/cli/$n.eml"
+	else # nothing to copy (not delivered): check-message fails the test
+		cp "$4" "$T/cli/$n.eml" 2>/dev/null || : >"$T/cli/$n.eml"
+	fi
+	cp "$MILTER_CONF" "$T/cli/$n.conf"
+	printf '%s\n' "$5" >"$T/cli/$n.line"
+	_CLI_CASES+=("$1|$2|$3")
+}
+
+# auth_words LINE - "verdict=... spf=... dkim=... dmarc=... providers=..."
+# and the reason="..." of a decision line
+auth_words() {
+	printf '%s\n' "$1" | sed -nE 's/.* (verdict=[^ ]+ spf=[^ ]+ dkim=[^ ]+ dmarc=[^ ]+ providers=[^ ]+)( .*(reason="[^"]*"))?.*/\1 \3/p'
+}
+
+# cli_agree - one test per remembered case: check-message, with that
+# config, the test DNS server and the config's EgressAddresses, gives the
+# milter's verdict, results and reason, and exits 0/1/2 for
+# deliver/throttle/reject
+cli_agree() {
+	local i desc env rcpts args out rc want r ip
+	for i in "${!_CLI_CASES[@]}"; do
+		IFS='|' read -r desc env rcpts <<<"${_CLI_CASES[$i]}"
+		args=(--mail-from "$env")
+		for r in ${rcpts//,/ }; do args+=(--rcpt "$r"); done
+		for ip in $(sed -n 's/^EgressAddresses //p' "$T/cli/$i.conf" | tr ',' ' '); do
+			args+=(--egress-ip "$ip")
+		done
+		rc=0
+		out=$("$PFL_CLI" check-message -c "$T/cli/$i.conf" \
+			--nameserver "127.0.0.1@$DNS_PORT" "${args[@]}" "$T/cli/$i.eml" 2>&1) || rc=$?
+		want=$(auth_words "$(cat "$T/cli/$i.line")")
+		case $want in
+		verdict=deliver*) want="$want rc=0" ;;
+		verdict=throttle*) want="$want rc=1" ;;
+		*) want="$want rc=2" ;;
+		esac
+		is "$(auth_words "$out") rc=$rc" "$want" "check-message agrees: $desc"
+	done
+}
