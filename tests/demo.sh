@@ -25,14 +25,24 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 start_nsd
 start_sink
 start_milter "Mode enforce" "InternalHosts 127.0.0.0/8, 10.0.0.0/8" \
+	"EgressAddresses 192.0.2.25" "EgressHelo mta.preflight.test" \
 	"PauseDomains paused.example" "HoldSenders @compromised.example"
 start_postfix
 echo "demo: Postfix on 127.0.0.1:$SMTP_PORT -> preflight-milter (enforce) -> smtp-sink"
 
-say "1. an authenticated user sends to two recipients"
-send --from alice@example.com --to bob@example.net,carol@example.org \
+echo "demo: our egress address is 192.0.2.25; the test DNS publishes SPF and DMARC"
+echo "      for auth-pass.example (SPF allows 192.0.2.25) and auth-spffail.example"
+echo "      (SPF allows only 198.51.100.25, -all)"
+
+say "1. a user of auth-pass.example writes to Gmail and to example.net: SPF passes, DMARC passes"
+send --from alice@auth-pass.example --to bob@gmail.com,carol@example.org \
 	--xclient-login alice --header "Subject: demo 1"
 grep -E '^(<-|<\*\*) *[245][0-9][0-9] .*queued' "$T/swaks.out"
+
+say "1b. a user of auth-spffail.example writes to Gmail: SPF fails (-all), no DKIM -- Gmail would answer 550 5.7.26"
+send --from shop@auth-spffail.example --to dana@gmail.com \
+	--xclient-login shop --header "Subject: demo 1b"
+grep -E '^(<-|<\*\*) *[245][0-9][0-9] ' "$T/swaks.out" | tail -2
 
 say "2. inbound mail from an outside client: passed untouched"
 send --from someone@example.org --to alice@example.com \
