@@ -1,0 +1,107 @@
+/*
+ * NAME
+ *	store 3h - shared counters for rate budgets
+ * DESCRIPTION
+ *	One small interface over three backends chosen by StateStore:
+ *	"lmdb:PATH" (embedded, the default; safe for several processes on
+ *	one host), "redis://HOST:PORT/DB" (a fleet of MTAs shares budgets;
+ *	atomic through a server-side script) and "memory" (tests).
+ *
+ *	The one operation that matters is the sliding-window add. A window of
+ *	W seconds is kept as buckets of width B (W a multiple of B) under one
+ *	key. A window add counts every bucket that overlaps [now - W, now]
+ *	-- the partly covered oldest bucket counted whole -- and, only when
+ *	that total plus n stays within the limit, adds n to the bucket of
+ *	now. Counting the oldest bucket whole is what keeps the invariant
+ *	that no window of length W ever admits more than the limit (a token
+ *	bucket that refills continuously breaks it for daily caps).
+ *	Adds are reservations: a release subtracts from the bucket the add
+ *	went to. Buckets older than the window are dropped by the backend.
+ * ERRORS
+ *	A backend failure (server down, file unwritable, map full and not
+ *	growable, timeout) is PFL_STORE_TEMPFAIL with the reason in the
+ *	caller's buffer; the caller takes the OnStoreError path. Every call
+ *	is bounded by the timeout given at open.
+ * THREAD SAFETY
+ *	A struct pfl_store may be used by all threads (backends keep a
+ *	connection or transaction per thread as they need).
+ */
+#ifndef PFL_STORE_H
+#define PFL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum pfl_store_status {
+	PFL_STORE_OK,
+	PFL_STORE_NOTFOUND, /* no such key */
+	PFL_STORE_TEMPFAIL, /* backend trouble: try again later */
+};
+
+/* The shape of a sliding window: nbuckets buckets of bucket_s seconds. */
+struct pfl_window {
+	unsigned bucket_s; /* width of one bucket, seconds (>= 1) */
+	unsigned nbuckets; /* buckets in the window (window = product) */
+};
+
+/* The outcome of a window add. */
+struct pfl_window_result {
+	bool admitted;	   /* n was added */
+	uint64_t total;	   /* the window's count before this add */
+	time_t bucket;	   /* start of the bucket n went to (for release) */
+	time_t next_free;  /* when enough of the window ages out to admit n
+			      (0 when admitted) */
+};
+
+struct pfl_store;
+
+/*
+ * pfl_store_open - open a store by spec ("lmdb:/var/lib/preflight/state",
+ * "redis://127.0.0.1:6379/0", "memory"). timeout_ms bounds every call.
+ * Returns NULL with the reason in err (size n).
+ */
+struct pfl_store *pfl_store_open(const char *spec, unsigned timeout_ms,
+    char *err, size_t n);
+
+/* pfl_store_close - close and free; NULLs *sp */
+void pfl_store_close(struct pfl_store **sp);
+
+/*
+ * pfl_store_window_add - the atomic sliding-window add described above,
+ * for key at time now: admit n when the window's total + n <= limit.
+ */
+enum pfl_store_status pfl_store_window_add(struct pfl_store *,
+    const char *key, const struct pfl_window *, time_t now, uint64_t n,
+    uint64_t limit, struct pfl_window_result *r, char *err, size_t errlen);
+
+/* pfl_store_window_total - the window's count at now, adding nothing */
+enum pfl_store_status pfl_store_window_total(struct pfl_store *,
+    const char *key, const struct pfl_window *, time_t now,
+    uint64_t *total_r, char *err, size_t errlen);
+
+/*
+ * pfl_store_window_release - take back n from the bucket starting at
+ * bucket (as returned by the add); a bucket already dropped is fine.
+ */
+enum pfl_store_status pfl_store_window_release(struct pfl_store *,
+    const char *key, const struct pfl_window *, time_t bucket, uint64_t n,
+    char *err, size_t errlen);
+
+/* pfl_store_delete - forget a key */
+enum pfl_store_status pfl_store_delete(struct pfl_store *, const char *key,
+    char *err, size_t errlen);
+
+/*
+ * pfl_store_list - call fn(key, arg) for every key starting with prefix;
+ * fn returns 0 to go on, non-zero to stop.
+ */
+enum pfl_store_status pfl_store_list(struct pfl_store *, const char *prefix,
+    int (*fn)(const char *key, void *arg), void *arg, char *err,
+    size_t errlen);
+
+/* pfl_store_kind - "lmdb", "redis" or "memory" */
+const char *pfl_store_kind(const struct pfl_store *);
+
+#endif
