@@ -48,10 +48,10 @@ struct pfl_window {
 
 /* The outcome of a window add. */
 struct pfl_window_result {
-	bool admitted;	   /* n was added */
-	uint64_t total;	   /* the window's count before this add */
-	time_t bucket;	   /* start of the bucket n went to (for release) */
-	time_t next_free;  /* when enough of the window ages out to admit n
+	bool admitted;    /* n was added */
+	uint64_t total;   /* the window's count before this add */
+	time_t bucket;    /* start of the bucket n went to (for release) */
+	time_t next_free; /* when enough of the window ages out to admit n
 			      (0 when admitted) */
 };
 
@@ -62,8 +62,8 @@ struct pfl_store;
  * "redis://127.0.0.1:6379/0", "memory"). timeout_ms bounds every call.
  * Returns NULL with the reason in err (size n).
  */
-struct pfl_store *pfl_store_open(const char *spec, unsigned timeout_ms,
-    char *err, size_t n);
+struct pfl_store *pfl_store_open(
+    const char *spec, unsigned timeout_ms, char *err, size_t n);
 
 /* pfl_store_close - close and free; NULLs *sp */
 void pfl_store_close(struct pfl_store **sp);
@@ -72,14 +72,14 @@ void pfl_store_close(struct pfl_store **sp);
  * pfl_store_window_add - the atomic sliding-window add described above,
  * for key at time now: admit n when the window's total + n <= limit.
  */
-enum pfl_store_status pfl_store_window_add(struct pfl_store *,
-    const char *key, const struct pfl_window *, time_t now, uint64_t n,
-    uint64_t limit, struct pfl_window_result *r, char *err, size_t errlen);
+enum pfl_store_status pfl_store_window_add(struct pfl_store *, const char *key,
+    const struct pfl_window *, time_t now, uint64_t n, uint64_t limit,
+    struct pfl_window_result *r, char *err, size_t errlen);
 
 /* pfl_store_window_total - the window's count at now, adding nothing */
 enum pfl_store_status pfl_store_window_total(struct pfl_store *,
-    const char *key, const struct pfl_window *, time_t now,
-    uint64_t *total_r, char *err, size_t errlen);
+    const char *key, const struct pfl_window *, time_t now, uint64_t *total_r,
+    char *err, size_t errlen);
 
 /*
  * pfl_store_window_release - take back n from the bucket starting at
@@ -90,16 +90,15 @@ enum pfl_store_status pfl_store_window_release(struct pfl_store *,
     char *err, size_t errlen);
 
 /* pfl_store_delete - forget a key */
-enum pfl_store_status pfl_store_delete(struct pfl_store *, const char *key,
-    char *err, size_t errlen);
+enum pfl_store_status pfl_store_delete(
+    struct pfl_store *, const char *key, char *err, size_t errlen);
 
 /*
  * pfl_store_list - call fn(key, arg) for every key starting with prefix;
  * fn returns 0 to go on, non-zero to stop.
  */
 enum pfl_store_status pfl_store_list(struct pfl_store *, const char *prefix,
-    int (*fn)(const char *key, void *arg), void *arg, char *err,
-    size_t errlen);
+    int (*fn)(const char *key, void *arg), void *arg, char *err, size_t errlen);
 
 /* pfl_store_kind - "lmdb", "redis" or "memory" */
 const char *pfl_store_kind(const struct pfl_store *);
