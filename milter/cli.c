@@ -16,10 +16,12 @@
  *	    [--selector S...] [--nameserver IP@PORT] DOMAIN
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
- *	conclusions as the milter.
+ *	conclusions as the milter. This file dispatches to them and holds
+ *	the option handling several of them share (cli.h).
  */
 #include <autoconfig.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,47 @@
 #include "cli.h"
 #include "config.h"
 #include "ctx.h"
+#include "dns.h"
 #include "util.h"
 #include "version.h"
+
+#define MAX_TIMEOUT_MS 600000
+
+/* pfl_cli_timeout - a --timeout value in ms; -1 when it is not one */
+int
+pfl_cli_timeout(const char *arg, unsigned long *ms_r)
+{
+	char *end;
+	unsigned long ms = strtoul(arg, &end, 10);
+
+	if (*end || ms == 0 || ms > MAX_TIMEOUT_MS)
+		return -1;
+	*ms_r = ms;
+	return 0;
+}
+
+/* pfl_cli_dns - a resolver; NULL after saying why */
+struct pfl_dns *
+pfl_cli_dns(const char *nameservers, unsigned long ms)
+{
+	struct pfl_dns *dns;
+	char err[256];
+
+	if ((dns = pfl_dns_new(nameservers, (unsigned)ms, err, sizeof(err))) ==
+	    NULL)
+		fprintf(stderr, "preflight: %s\n", err);
+	return dns;
+}
+
+/* pfl_cli_valid_ip - an IPv4 or IPv6 address in text form */
+bool
+pfl_cli_valid_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
 
 /* usage - list the subcommands */
 static int

@@ -4,10 +4,31 @@
  * DESCRIPTION
  *	Each subcommand gets argv from its own name on (argv[0] is the
  *	subcommand) and returns the process exit status: 0, or a
- *	<sysexits.h> code (EX_USAGE for a usage error).
+ *	<sysexits.h> code (EX_USAGE for a usage error). The pfl_cli_*
+ *	helpers before them take the options several subcommands share.
  */
 #ifndef PFL_CLI_H
 #define PFL_CLI_H
+
+#include <stdbool.h>
+
+struct pfl_dns;
+
+/*
+ * pfl_cli_timeout - a --timeout value: a whole number of milliseconds
+ * from 1 to 600000 into *ms_r; -1 (*ms_r untouched) when it is not one
+ */
+int pfl_cli_timeout(const char *arg, unsigned long *ms_r);
+
+/*
+ * pfl_cli_dns - a resolver forwarding to nameservers (NULL or "": full
+ * recursion) with lookups bounded by ms; NULL after printing
+ * "preflight: why" to standard error
+ */
+struct pfl_dns *pfl_cli_dns(const char *nameservers, unsigned long ms);
+
+/* pfl_cli_valid_ip - is s an IPv4 or IPv6 address in text form? */
+bool pfl_cli_valid_ip(const char *s);
 
 /* pfl_cli_dns_query - preflight dns-query [--nameserver S] [--timeout MS] NAME TYPE */
 int pfl_cli_dns_query(int argc, char **argv);

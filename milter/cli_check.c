@@ -36,7 +36,6 @@
  */
 #include <autoconfig.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -51,11 +50,10 @@
 #include "cli_check.h"
 #include "config.h"
 #include "ctx.h"
+#include "msgfile.h"
 #include "session.h"
 #include "util.h"
 #include "verdict.h"
-
-#define MAX_MESSAGE (64u << 20) /* bytes */
 
 /* --- options and the context ---------------------------------------------- */
 
@@ -67,16 +65,6 @@ plain(const char *s)
 		if ((unsigned char)*s < ' ' || *s == 0x7f)
 			return false;
 	return true;
-}
-
-/* valid_ip - an IPv4 or IPv6 address in text form */
-static bool
-valid_ip(const char *s)
-{
-	unsigned char buf[16];
-
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
 /* valid_ns - "IP" or "IP@PORT" */
@@ -95,7 +83,7 @@ valid_ns(const char *s)
 	    (at[1] == '\0' || strspn(at + 1, "0123456789") != strlen(at + 1) ||
 		strlen(at + 1) > 5 || atoi(at + 1) < 1 || atoi(at + 1) > 65535))
 		return false;
-	return valid_ip(ip);
+	return pfl_cli_valid_ip(ip);
 }
 
 /* push - add a repeatable option's value; false when there are too many */
@@ -118,7 +106,8 @@ option(struct pfl_cli_opts *o, int c, const char *allow)
 	case 'c':
 		return (o->config = optarg) != NULL;
 	case 'e':
-		return valid_ip(optarg) && push(o->egress, &o->negress, optarg);
+		return pfl_cli_valid_ip(optarg) &&
+		    push(o->egress, &o->negress, optarg);
 	case 'h':
 		return *(o->helo = optarg) != '\0' && plain(optarg);
 	case 'n':
@@ -205,125 +194,25 @@ pfl_cli_check_ctx(const struct pfl_cli_opts *o)
 
 /* --- check-message: the message ------------------------------------------- */
 
-/* read_message - the whole file ("-": standard input); NULL with errno */
-static char *
-read_message(const char *path, size_t *len_r)
+/* walk_header - one header field for the checks */
+static void
+walk_header(void *arg, const char *name, const char *value)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t len = 0, cap = 0, n;
-	char *buf = NULL;
-
-	if (fp == NULL)
-		return NULL;
-	do {
-		if (len + 65536 > cap)
-			buf = pfl_xrealloc(buf, cap = cap * 2 + 65536);
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-	} while (n > 0 && len <= MAX_MESSAGE);
-	if (ferror(fp) || len > MAX_MESSAGE) {
-		errno = ferror(fp) ? EIO : EFBIG;
-		free(buf);
-		buf = NULL;
-	}
-	if (fp != stdin)
-		fclose(fp);
-	*len_r = len;
-	return buf;
+	pfl_checks_header(arg, name, value);
 }
 
-/* line_end - end of the line at p (before LF or CRLF); *next after it */
-static const char *
-line_end(const char *p, const char *end, const char **next)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl == NULL) {
-		*next = end;
-		return end;
-	}
-	*next = nl + 1;
-	return nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-}
-
-/* is_ftext - may the byte be part of a field name (RFC 5322 ftext)? */
+/* walk_eoh - the end of the headers; false: the checks want no body */
 static bool
-is_ftext(char c)
+walk_eoh(void *arg)
 {
-	return c > ' ' && c < 0x7f && c != ':';
+	return pfl_checks_eoh(arg);
 }
 
-/*
- * field_name_end - where the name of a field starting the line [p, le)
- * ends (before the colon and any white space before it); NULL when the
- * line starts no field
- */
-static const char *
-field_name_end(const char *p, const char *le)
-{
-	const char *q, *e;
-
-	for (q = p; q < le && is_ftext(*q); q++)
-		;
-	for (e = q; q < le && (*q == ' ' || *q == '\t'); q++)
-		;
-	return e > p && q < le && *q == ':' ? e : NULL;
-}
-
-/*
- * feed_field - one unfolded field [p, end) as the MTA gives it to a
- * milter: the value without the one space after the colon
- */
+/* walk_body - the body for the checks */
 static void
-feed_field(struct pfl_checks *c, const char *p, const char *end)
+walk_body(void *arg, const unsigned char *buf, size_t len)
 {
-	const char *ne = field_name_end(p, end);
-	const char *v = memchr(p, ':', (size_t)(end - p));
-	char *name = pfl_xstrndup(p, (size_t)(ne - p)), *value;
-
-	if (++v < end && *v == ' ')
-		v++;
-	value = pfl_xstrndup(v, (size_t)(end - v));
-	pfl_checks_header(c, name, value);
-	free(name);
-	free(value);
-}
-
-/*
- * feed_message - the header fields, the end of the headers and the body
- * of msg[0..len). A line that starts no field ends the headers: it is the
- * first line of the body, as for the MTA.
- */
-static void
-feed_message(struct pfl_checks *c, const char *msg, size_t len)
-{
-	const char *p = msg, *end = msg + len, *start = NULL, *fend = NULL;
-	const char *le, *next;
-
-	if (len > 5 && memcmp(msg, "From ", 5) == 0) /* an mbox separator */
-		line_end(msg, end, &p);
-	for (; p < end; p = next) {
-		le = line_end(p, end, &next);
-		if (start != NULL && (*p == ' ' || *p == '\t')) {
-			fend = le; /* a continuation line */
-			continue;
-		}
-		if (start != NULL)
-			feed_field(c, start, fend);
-		start = NULL;
-		if (le == p) { /* the empty line: the body follows */
-			p = next;
-			break;
-		}
-		if (field_name_end(p, le) == NULL)
-			break;
-		start = p;
-		fend = le;
-	}
-	if (start != NULL)
-		feed_field(c, start, fend);
-	if (pfl_checks_eoh(c) && p < end)
-		pfl_checks_body(c, (const unsigned char *)p, (size_t)(end - p));
+	pfl_checks_body(arg, buf, len);
 }
 
 /* --- check-message -------------------------------------------------------- */
@@ -345,6 +234,8 @@ static int
 check_message(struct pfl_ctx *ctx, const struct pfl_cli_opts *o,
     const char *msg, size_t len)
 {
+	static const struct pfl_msgfile_ops ops = { walk_header, walk_eoh,
+		walk_body };
 	struct pfl_finding f[PFL_MAX_FINDINGS];
 	struct pfl_arena *arena = pfl_arena_new();
 	struct pfl_checks *c;
@@ -356,7 +247,7 @@ check_message(struct pfl_ctx *ctx, const struct pfl_cli_opts *o,
 	pfl_checks_mail(c);
 	for (i = 0; i < o->nrcpt; i++)
 		pfl_checks_rcpt(c, o->rcpt[i]);
-	feed_message(c, msg, len);
+	pfl_msgfile_walk(msg, len, &ops, c);
 	n = pfl_checks_eom(c, f, PFL_MAX_FINDINGS);
 	pfl_checks_summary(c, summary, sizeof(summary));
 	pfl_verdict_decide(f, n, PFL_MODE_ENFORCE, false, &v);
@@ -392,7 +283,7 @@ pfl_cli_check_message(int argc, char **argv)
 	    argc - i > 1 || o.mail_from == NULL || o.nrcpt == 0)
 		return message_usage();
 	path = i < argc ? argv[i] : "-";
-	if ((msg = read_message(path, &len)) == NULL) {
+	if ((msg = pfl_msgfile_read(path, &len)) == NULL) {
 		fprintf(stderr, "preflight: %s: %s\n", path, strerror(errno));
 		return EX_NOINPUT;
 	}

@@ -8,7 +8,8 @@
  * DESCRIPTION
  *	dkim-verify checks every DKIM-Signature of the message in FILE (a
  *	whole message, LF or CRLF line ends; "-" reads standard input)
- *	exactly as the milter does and prints one line per signature:
+ *	exactly as the milter does, its header fields handed over as
+ *	Postfix passes them (msgfile.h), and prints one line per signature:
  *
  *	    RESULT d=DOMAIN s=SELECTOR a=ALG bits=N h=NAME:NAME... [why="..."]
  *
@@ -44,9 +45,10 @@
 #include "config.h"
 #include "dkim.h"
 #include "dns.h"
+#include "msgfile.h"
 #include "util.h"
 
-#define MAX_MESSAGE (64u << 20)
+#define MIN_TIMEOUT_MS 100 /* the dkim subcommands' --timeout floor */
 
 /* Options both subcommands take. */
 struct opts {
@@ -66,7 +68,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	int c;
 
 	optind = 1;
@@ -78,8 +79,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		else if (c == 'f')
 			o->from = optarg;
 		else if (c == 't') {
-			o->ms = strtoul(optarg, &end, 10);
-			if (*end || o->ms < 100 || o->ms > 600000)
+			if (pfl_cli_timeout(optarg, &o->ms) < 0 ||
+			    o->ms < MIN_TIMEOUT_MS)
 				return -1;
 		} else
 			return -1;
@@ -87,74 +88,25 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
-/* read_all - the whole file ("-": standard input); NULL with errno */
-static char *
-read_all(const char *path, size_t *len_r)
-{
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t len = 0, cap = 0, n;
-	char *buf = NULL;
-
-	if (fp == NULL)
-		return NULL;
-	do {
-		if (len + 65536 > cap)
-			buf = pfl_xrealloc(buf, cap = cap * 2 + 65536);
-		n = fread(buf + len, 1, cap - len, fp);
-		len += n;
-	} while (n > 0 && len <= MAX_MESSAGE);
-	if (ferror(fp) || len > MAX_MESSAGE) {
-		errno = ferror(fp) ? EIO : EFBIG;
-		free(buf);
-		buf = NULL;
-	}
-	if (fp != stdin)
-		fclose(fp);
-	*len_r = len;
-	return buf;
-}
-
-/* line_end - end of the line at p (before LF or CRLF) and of its break */
-static const char *
-line_end(const char *p, const char *end, const char **next)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl == NULL) {
-		*next = end;
-		return end;
-	}
-	*next = nl + 1;
-	return nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-}
-
-/* feed - hand a whole message to the verifier; header fields unfolded */
+/* walk_header - one header field for the verifier */
 static void
-feed(struct pfl_dkim_verify *v, const char *msg, size_t len)
+walk_header(void *arg, const char *name, const char *value)
 {
-	const char *p = msg, *end = msg + len, *start = NULL, *fend = NULL;
-	const char *le, *next = msg + len;
+	pfl_dkim_verify_header(arg, name, value);
+}
 
-	for (; p < end; p = next) {
-		le = line_end(p, end, &next);
-		if (start != NULL && p < end && (*p == ' ' || *p == '\t')) {
-			fend = le; /* a continuation line */
-			continue;
-		}
-		if (start != NULL)
-			pfl_dkim_verify_field(v, start, (size_t)(fend - start));
-		start = NULL;
-		if (le == p) /* the empty line: headers end */
-			break;
-		start = p;
-		fend = le;
-	}
-	if (start != NULL)
-		pfl_dkim_verify_field(v, start, (size_t)(fend - start));
-	if (pfl_dkim_verify_eoh(v) > 0 && p < end)
-		pfl_dkim_verify_body(
-		    v, (const unsigned char *)next, (size_t)(end - next));
-	pfl_dkim_verify_eom(v);
+/* walk_eoh - the end of the headers; false without signatures */
+static bool
+walk_eoh(void *arg)
+{
+	return pfl_dkim_verify_eoh(arg) > 0;
+}
+
+/* walk_body - the body for the verifier */
+static void
+walk_body(void *arg, const unsigned char *buf, size_t len)
+{
+	pfl_dkim_verify_body(arg, buf, len);
 }
 
 /* print_sig - one result line */
@@ -206,33 +158,34 @@ report(const struct pfl_dkim_verify *v)
 int
 pfl_cli_dkim_verify(int argc, char **argv)
 {
+	static const struct pfl_msgfile_ops ops = { walk_header, walk_eoh,
+		walk_body };
 	struct opts o = { NULL, 0, NULL, NULL };
 	struct pfl_dkim_verify *v;
 	struct pfl_dkim_lib *lib;
 	struct pfl_arena *arena;
 	struct pfl_dns *dns;
-	char err[256], *msg;
 	size_t len;
+	char *msg;
 	int i, rc;
 
 	if ((i = parse_opts(argc, argv, &o)) < 0 || argc - i != 1 || o.config ||
 	    o.from)
 		return verify_usage();
-	if ((msg = read_all(argv[i], &len)) == NULL) {
+	if ((msg = pfl_msgfile_read(argv[i], &len)) == NULL) {
 		fprintf(
 		    stderr, "preflight: %s: %s\n", argv[i], strerror(errno));
 		return EX_NOINPUT;
 	}
-	if ((dns = pfl_dns_new(o.ns, o.ms ? (unsigned)o.ms : 5000, err,
-		 sizeof(err))) == NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(o.ns, o.ms ? o.ms : 5000)) == NULL) {
 		free(msg);
 		return EX_USAGE;
 	}
 	lib = pfl_dkim_lib_new(dns);
 	arena = pfl_arena_new();
 	v = pfl_dkim_verify_new(lib, arena, argv[i]);
-	feed(v, msg, len);
+	pfl_msgfile_walk(msg, len, &ops, v);
+	pfl_dkim_verify_eom(v);
 	rc = report(v);
 	pfl_dkim_verify_free(&v);
 	pfl_arena_free(&arena);
@@ -279,8 +232,8 @@ predict(const struct opts *o, struct pfl_config *cfg)
 	struct pfl_dkim_signer *signer;
 	struct pfl_dkim_lib *lib;
 	struct pfl_dns *dns;
-	char *errors, err[256];
 	unsigned long ms = o->ms ? o->ms : cfg->dns_timeout_ms;
+	char *errors;
 
 	if (pfl_dkim_signer_load(cfg, &signer, &errors) < 0) {
 		fputs(errors, stderr);
@@ -294,9 +247,7 @@ predict(const struct opts *o, struct pfl_config *cfg)
 		    cfg->path);
 		return EX_CONFIG;
 	}
-	if ((dns = pfl_dns_new(o->ns ? o->ns : cfg->nameservers, (unsigned)ms,
-		 err, sizeof(err))) == NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(o->ns ? o->ns : cfg->nameservers, ms)) == NULL) {
 		pfl_dkim_signer_free(&signer);
 		return EX_CONFIG;
 	}

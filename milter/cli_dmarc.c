@@ -134,7 +134,6 @@ pfl_cli_dmarc(int argc, char **argv)
 	struct pfl_dmarc_result r;
 	struct pfl_dns *dns;
 	size_t ndkim = 0;
-	char err[256], *end;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -143,8 +142,7 @@ pfl_cli_dmarc(int argc, char **argv)
 			ns = optarg;
 			break;
 		case 't':
-			timeout = strtoul(optarg, &end, 10);
-			if (*end || timeout == 0 || timeout > 600000)
+			if (pfl_cli_timeout(optarg, &timeout) < 0)
 				return usage();
 			break;
 		case 'f':
@@ -169,11 +167,8 @@ pfl_cli_dmarc(int argc, char **argv)
 	if (optind != argc || from == NULL ||
 	    (spf != PFL_DMARC_SPF_NONE && spf_domain == NULL))
 		return usage();
-	if ((dns = pfl_dns_new(ns, (unsigned)timeout, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(ns, timeout)) == NULL)
 		return EX_USAGE;
-	}
 	pfl_dmarc_check(
 	    dns, from, spf_domain, (enum pfl_dmarc_spf)spf, dkim, ndkim, &r);
 	rc = print_result(&r);

@@ -114,7 +114,7 @@ pfl_cli_dns_query(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ns = NULL, *name;
-	char err[256], rev[128], *end;
+	char rev[128];
 	unsigned long timeout = 5000;
 	struct pfl_dns_answer *a;
 	struct pfl_dns *dns;
@@ -125,8 +125,7 @@ pfl_cli_dns_query(int argc, char **argv)
 		if (c == 'n')
 			ns = optarg;
 		else if (c == 't') {
-			timeout = strtoul(optarg, &end, 10);
-			if (*end || timeout == 0 || timeout > 600000)
+			if (pfl_cli_timeout(optarg, &timeout) < 0)
 				return usage();
 		} else
 			return usage();
@@ -138,11 +137,8 @@ pfl_cli_dns_query(int argc, char **argv)
 	if (type == PFL_DNS_T_PTR &&
 	    pfl_dns_reverse_name(name, rev, sizeof(rev)) == 0)
 		name = rev;
-	if ((dns = pfl_dns_new(ns, (unsigned)timeout, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(ns, timeout)) == NULL)
 		return EX_USAGE;
-	}
 	a = pfl_dns_query(dns, name, type);
 	rc = print_answer(a);
 	pfl_dns_answer_free(&a);

@@ -93,7 +93,6 @@ pfl_cli_provider(int argc, char **argv)
 	struct pfl_provider_map *map;
 	unsigned long timeout = 5000;
 	struct pfl_dns *dns;
-	char err[256], *end;
 	int c;
 
 	optind = 1;
@@ -103,8 +102,7 @@ pfl_cli_provider(int argc, char **argv)
 			ns = optarg;
 			break;
 		case 't':
-			timeout = strtoul(optarg, &end, 10);
-			if (*end || timeout == 0 || timeout > 600000)
+			if (pfl_cli_timeout(optarg, &timeout) < 0)
 				return usage();
 			break;
 		case 'c':
@@ -118,9 +116,7 @@ pfl_cli_provider(int argc, char **argv)
 		return usage();
 	if ((map = load_map(config)) == NULL)
 		return EX_CONFIG;
-	if ((dns = pfl_dns_new(ns, (unsigned)timeout, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(ns, timeout)) == NULL) {
 		pfl_provider_map_free(&map);
 		return EX_USAGE;
 	}

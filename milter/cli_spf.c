@@ -18,7 +18,6 @@
  */
 #include <autoconfig.h>
 
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,16 +66,6 @@ print_result(const struct pfl_spf_result *r)
 	putchar('\n');
 }
 
-/* valid_ip - an IPv4 or IPv6 address in text form */
-static bool
-valid_ip(const char *s)
-{
-	unsigned char buf[16];
-
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
-}
-
 /* pfl_cli_spf - the spf subcommand */
 int
 pfl_cli_spf(int argc, char **argv)
@@ -93,7 +82,6 @@ pfl_cli_spf(int argc, char **argv)
 	unsigned long timeout = 5000;
 	struct pfl_spf_result r;
 	struct pfl_dns *dns;
-	char err[256], *end;
 	int c;
 
 	optind = 1;
@@ -112,21 +100,18 @@ pfl_cli_spf(int argc, char **argv)
 			ns = optarg;
 			break;
 		case 't':
-			timeout = strtoul(optarg, &end, 10);
-			if (*end || timeout == 0 || timeout > 600000)
+			if (pfl_cli_timeout(optarg, &timeout) < 0)
 				return usage();
 			break;
 		default:
 			return usage();
 		}
 	}
-	if (optind != argc || ip == NULL || from == NULL || !valid_ip(ip))
+	if (optind != argc || ip == NULL || from == NULL ||
+	    !pfl_cli_valid_ip(ip))
 		return usage();
-	if ((dns = pfl_dns_new(ns, (unsigned)timeout, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "preflight: %s\n", err);
+	if ((dns = pfl_cli_dns(ns, timeout)) == NULL)
 		return EX_USAGE;
-	}
 	pfl_spf_check(dns, ip, helo, from, &r);
 	print_result(&r);
 	pfl_dns_free(&dns);
