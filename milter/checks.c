@@ -20,12 +20,13 @@
 /* pfl_checks_new - checks for a message from sender */
 struct pfl_checks *
 pfl_checks_new(struct pfl_ctx *ctx, struct pfl_arena *arena, const char *sender,
-    const char *id)
+    const char *id, bool leadspc)
 {
 	struct pfl_checks *c = pfl_arena_alloc(arena, sizeof(*c));
 
 	c->ctx = ctx;
 	c->arena = arena;
+	c->leadspc = leadspc;
 	pfl_addr_strip(c->sender, sizeof(c->sender), sender);
 	if (ctx->dkim != NULL)
 		c->verifier = pfl_dkim_verify_new(ctx->dkim, arena, id);
@@ -106,7 +107,8 @@ pfl_checks_rcpt(struct pfl_checks *c, const char *rcpt)
 /*
  * from_address - the first address of a From: value into dst: the
  * <angle-addr> when there is one, else the first word with an '@'.
- * Quoted strings and comments are skipped. Bounded by n.
+ * Quoted strings and comments are skipped, and so is white space
+ * (leading, or folding line ends). Bounded by n.
  */
 static void
 from_address(const char *v, char *dst, size_t n)
@@ -167,7 +169,7 @@ pfl_checks_header(struct pfl_checks *c, const char *name, const char *value)
 		pfl_strlcpy(c->from_addr, addr, sizeof(c->from_addr));
 	}
 	if (c->verifier != NULL)
-		pfl_dkim_verify_header(c->verifier, name, value);
+		pfl_dkim_verify_header(c->verifier, name, value, c->leadspc);
 }
 
 /* pfl_checks_eoh - end of headers; true when the body is needed */

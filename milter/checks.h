@@ -59,6 +59,7 @@ struct pfl_checks {
 	char from_addr[512];   /* first From: address, or "" */
 	char from_domain[256]; /* its domain, lower case, or "" */
 	unsigned nfrom;        /* From: fields seen */
+	bool leadspc;          /* values keep the white space after the colon */
 	struct pfl_dkim_verify *verifier;
 	size_t nsig_fields; /* DKIM-Signature fields at end of headers */
 	/* end of message */
@@ -70,9 +71,14 @@ struct pfl_checks {
 	struct pfl_auth auth;
 };
 
-/* pfl_checks_new - checks for a message from sender, in arena */
+/*
+ * pfl_checks_new - checks for a message from sender, in arena. leadspc:
+ * header values will come with all the white space after the colon, as
+ * written (the MTA granted SMFIP_HDR_LEADSPC; always so for a message
+ * file); else the MTA took the one space after the colon.
+ */
 struct pfl_checks *pfl_checks_new(struct pfl_ctx *, struct pfl_arena *arena,
-    const char *sender, const char *id);
+    const char *sender, const char *id, bool leadspc);
 
 /* pfl_checks_free - release the DKIM verifier; NULLs *cp (arena stays) */
 void pfl_checks_free(struct pfl_checks **cp);
@@ -83,7 +89,10 @@ void pfl_checks_mail(struct pfl_checks *);
 /* pfl_checks_rcpt - note the provider of a recipient */
 void pfl_checks_rcpt(struct pfl_checks *, const char *rcpt);
 
-/* pfl_checks_header - one header field (value as the milter gives it) */
+/*
+ * pfl_checks_header - one header field: the value as the milter gives it,
+ * with or without its leading white space as pfl_checks_new was told
+ */
 void pfl_checks_header(
     struct pfl_checks *, const char *name, const char *value);
 

@@ -243,7 +243,7 @@ check_message(struct pfl_ctx *ctx, const struct pfl_cli_opts *o,
 	char summary[1024], *line;
 	size_t i, n;
 
-	c = pfl_checks_new(ctx, arena, o->mail_from, "check-message");
+	c = pfl_checks_new(ctx, arena, o->mail_from, "check-message", true);
 	pfl_checks_mail(c);
 	for (i = 0; i < o->nrcpt; i++)
 		pfl_checks_rcpt(c, o->rcpt[i]);

@@ -88,11 +88,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
-/* walk_header - one header field for the verifier */
+/* walk_header - one header field for the verifier, value as written */
 static void
 walk_header(void *arg, const char *name, const char *value)
 {
-	pfl_dkim_verify_header(arg, name, value);
+	pfl_dkim_verify_header(arg, name, value, true);
 }
 
 /* walk_eoh - the end of the headers; false without signatures */

@@ -105,11 +105,15 @@ struct pfl_dkim_verify *pfl_dkim_verify_new(
 
 /*
  * pfl_dkim_verify_header - one header field as the milter gives it: name,
- * and value without the separating space after the colon (one space is put
- * back, as OpenDKIM does). Bare LF line ends become CRLF (the wire form).
+ * and value. With leadspc (the MTA granted SMFIP_HDR_LEADSPC) the value is
+ * everything after the colon, white space included, and the field is
+ * rebuilt as "name:value", the bytes as written. Without, the MTA took one
+ * space after the colon and one is put back, as OpenDKIM does: a field
+ * written without it ("Subject:x") then fails a simple signature that a
+ * receiver passes. Bare LF line ends become CRLF (the wire form).
  */
-void pfl_dkim_verify_header(
-    struct pfl_dkim_verify *, const char *name, const char *value);
+void pfl_dkim_verify_header(struct pfl_dkim_verify *, const char *name,
+    const char *value, bool leadspc);
 
 /* pfl_dkim_verify_field - one whole header field "Name: value" of len bytes */
 void pfl_dkim_verify_field(

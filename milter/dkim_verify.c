@@ -10,7 +10,9 @@
  *
  *	The milter hands over header values and body chunks as the MTA
  *	passed them; bare LF line ends become CRLF, the form a receiver
- *	hashes.
+ *	hashes. Header values are exact only when the MTA passes them with
+ *	their leading white space (SMFIP_HDR_LEADSPC); without it one space
+ *	after the colon is assumed.
  * SECURITY
  *	Signature fields are hostile: everything copied out of a signature
  *	is made printable; h= is split with explicit bounds.
@@ -77,16 +79,17 @@ pfl_dkim_verify_field(struct pfl_dkim_verify *v, const char *field, size_t len)
 
 /* pfl_dkim_verify_header - one header field from the milter */
 void
-pfl_dkim_verify_header(
-    struct pfl_dkim_verify *v, const char *name, const char *value)
+pfl_dkim_verify_header(struct pfl_dkim_verify *v, const char *name,
+    const char *value, bool leadspc)
 {
-	size_t nlen = strlen(name), vlen = strlen(value);
-	char *f = pfl_xmalloc(nlen + vlen + 3);
+	const char *sep = leadspc ? ":" : ": ";
+	size_t nlen = strlen(name), slen = strlen(sep), vlen = strlen(value);
+	char *f = pfl_xmalloc(nlen + slen + vlen + 1);
 
 	memcpy(f, name, nlen);
-	memcpy(f + nlen, ": ", 2);
-	memcpy(f + nlen + 2, value, vlen + 1);
-	pfl_dkim_verify_field(v, f, nlen + 2 + vlen);
+	memcpy(f + nlen, sep, slen);
+	memcpy(f + nlen + slen, value, vlen + 1);
+	pfl_dkim_verify_field(v, f, nlen + slen + vlen);
 	free(f);
 }
 

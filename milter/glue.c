@@ -5,12 +5,21 @@
  *	The session pins the config snapshot current at connect time. We ask
  *	for the macros we use with smfi_setsymlist (Sendmail does not send
  *	them by default) and skip the protocol steps we do not need.
+ *
+ *	By default the MTA takes the one space after a header's colon off
+ *	the value it passes, and puts one in front of the values we add. We
+ *	ask for SMFIP_HDR_LEADSPC, as OpenDKIM does, so that header values
+ *	come exactly as written (a DKIM signature with simple header
+ *	canonicalization covers those bytes); then the space in front of an
+ *	added value is ours to write. An MTA that does not offer it gets the
+ *	old protocol.
  */
 #include <autoconfig.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -25,6 +34,9 @@
 
 /* Did the MTA offer SMFIS_SKIP (skip the rest of the body)? */
 static bool can_skip;
+
+/* Did the MTA grant SMFIP_HDR_LEADSPC (values with their leading space)? */
+static bool hdr_leadspc;
 
 /* mta_symval - libmilter macro lookup */
 static const char *
@@ -43,13 +55,31 @@ mta_setreply(void *ctx, const char *rcode, const char *xcode, const char *text)
 	    : -1;
 }
 
-/* mta_addheader - libmilter header insertion (at the top, like Received) */
+/*
+ * mta_addheader - libmilter header insertion (at the top, like Received);
+ * with SMFIP_HDR_LEADSPC the MTA writes the value right after the colon,
+ * so the usual space goes in front of it here
+ */
 static int
 mta_addheader(void *ctx, const char *name, const char *value)
 {
-	return smfi_insheader(ctx, 0, (char *)name, (char *)value) == MI_SUCCESS
+	const struct pfl_session *s = smfi_getpriv(ctx);
+	char *spaced = NULL;
+	int rc;
+
+	if (s != NULL && s->leadspc) {
+		size_t len = strlen(value);
+
+		spaced = pfl_xmalloc(len + 2);
+		spaced[0] = ' ';
+		memcpy(spaced + 1, value, len + 1);
+		value = spaced;
+	}
+	rc = smfi_insheader(ctx, 0, (char *)name, (char *)value) == MI_SUCCESS
 	    ? 0
 	    : -1;
+	free(spaced);
+	return rc;
 }
 
 /* mta_quarantine - libmilter quarantine (Postfix: hold queue) */
@@ -110,13 +140,18 @@ xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 {
 	unsigned long want =
 	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-	/* the body is wanted only for DKIM: SMFIS_SKIP ends it early */
-	unsigned long steps =
-	    SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP;
+	/*
+	 * The body is wanted only for DKIM: SMFIS_SKIP ends it early. Header
+	 * values are wanted as written: SMFIP_HDR_LEADSPC.
+	 */
+	unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_SKIP | SMFIP_HDR_LEADSPC;
 
 	*pf0 = want & f0;
 	*pf1 = steps & f1;
 	__atomic_store_n(&can_skip, (f1 & SMFIP_SKIP) != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(
+	    &hdr_leadspc, (f1 & SMFIP_HDR_LEADSPC) != 0, __ATOMIC_RELAXED);
 	*pf2 = *pf3 = 0;
 	smfi_setsymlist(ctx, SMFIM_CONNECT,
 	    "j {daemon_name} {daemon_addr} {client_addr} _");
@@ -140,6 +175,7 @@ xx_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	addr_text(sa, addr, sizeof(addr));
 	s = pfl_session_new(c, hostname, addr,
 	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "j"));
+	s->leadspc = __atomic_load_n(&hdr_leadspc, __ATOMIC_RELAXED);
 	smfi_setpriv(ctx, s);
 	return SMFIS_CONTINUE;
 }

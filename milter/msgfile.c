@@ -2,10 +2,12 @@
  * NAME
  *	msgfile - a message file, handed over as an MTA hands it to a milter
  * DESCRIPTION
- *	The split into fields follows what Postfix passes to a milter, seen
- *	byte for byte: the value without the one space after the colon,
- *	folded lines kept with their line ends, and a line that starts no
- *	field taken as the start of the body.
+ *	The split into fields follows what Postfix passes to a milter that
+ *	asked for SMFIP_HDR_LEADSPC, seen byte for byte: the value with all
+ *	the white space after the colon, folded lines kept with their line
+ *	ends, and a line that starts no field taken as the start of the
+ *	body. (Like Postfix, the name loses any white space before the
+ *	colon.)
  */
 #include <autoconfig.h>
 
@@ -83,8 +85,8 @@ field_name_end(const char *p, const char *le)
 }
 
 /*
- * header - one unfolded field [p, end) as the MTA gives it to a milter:
- * the value without the one space after the colon
+ * header - one field [p, end) as the MTA gives it to a milter: the value
+ * is everything after the colon
  */
 static void
 header(const struct pfl_msgfile_ops *ops, void *arg, const char *p,
@@ -94,8 +96,7 @@ header(const struct pfl_msgfile_ops *ops, void *arg, const char *p,
 	const char *v = memchr(p, ':', (size_t)(end - p));
 	char *name = pfl_xstrndup(p, (size_t)(ne - p)), *value;
 
-	if (++v < end && *v == ' ')
-		v++;
+	v++; /* the value starts right after the colon */
 	value = pfl_xstrndup(v, (size_t)(end - v));
 	ops->header(arg, name, value);
 	free(name);

@@ -7,8 +7,9 @@
  *	with pfl_msgfile_read and walk it with pfl_msgfile_walk, which calls
  *	back once per header field, once at the end of the headers and once
  *	with the body: the same pieces, byte for byte, that Postfix's milter
- *	protocol passes, so that checks and signatures come out as in the
- *	milter.
+ *	protocol passes preflight-milter (which asks for header values with
+ *	their leading white space, SMFIP_HDR_LEADSPC), so that checks and
+ *	signatures come out as in the milter.
  */
 #ifndef PFL_MSGFILE_H
 #define PFL_MSGFILE_H
@@ -28,7 +29,7 @@ char *pfl_msgfile_read(const char *path, size_t *len_r);
 
 /* What pfl_msgfile_walk calls; arg is the walk's own. */
 struct pfl_msgfile_ops {
-	/* one header field: the name, and the value as Postfix passes it */
+	/* one header field: the name, and the value as written */
 	void (*header)(void *arg, const char *name, const char *value);
 	/* the end of the headers; false when the body is not wanted */
 	bool (*eoh)(void *arg);
@@ -39,8 +40,8 @@ struct pfl_msgfile_ops {
 /*
  * pfl_msgfile_walk - split msg[0..len) (LF or CRLF line ends; a leading
  * mbox "From " line is skipped) into header fields and body. A field's
- * name ends before the colon and any white space before it; its value
- * starts after the colon and the one space that may follow it, and keeps
+ * name ends before the colon and any white space before it; its value is
+ * everything after the colon, white space included, and keeps
  * continuation lines with their line ends. The empty line ends the
  * headers; so does a line that starts no field, which is then the body's
  * first line, as for the MTA.

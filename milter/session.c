@@ -158,7 +158,8 @@ pfl_session_mail(
 			    PFL_ACT_HOLD, NULL, NULL, NULL,
 			    "sender is held by the operator (HoldSenders)");
 	}
-	m->checks = pfl_checks_new(s->ctx, a, m->sender, "preflight");
+	m->checks =
+	    pfl_checks_new(s->ctx, a, m->sender, "preflight", s->leadspc);
 	pfl_checks_mail(m->checks);
 	return PFL_CONTINUE;
 }

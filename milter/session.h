@@ -47,12 +47,15 @@ struct pfl_session {
 	char *host;             /* our MTA's host name ("j" macro) */
 	bool internal;          /* client in InternalHosts */
 	bool local;             /* local submission path */
+	bool leadspc;           /* header values keep their leading space */
 	struct pfl_msg *msg;    /* current message, or NULL */
 };
 
 /*
  * pfl_session_new - a session for a new connection. Takes ownership of the
- * caller's reference on ctx. Any string may be NULL.
+ * caller's reference on ctx. Any string may be NULL. The caller sets
+ * leadspc when the MTA passes header values with the white space after
+ * the colon intact (SMFIP_HDR_LEADSPC); by default it took one space.
  */
 struct pfl_session *pfl_session_new(struct pfl_ctx *ctx,
     const char *client_name, const char *client_addr, const char *daemon_name,
@@ -69,7 +72,7 @@ enum pfl_status pfl_session_mail(
 enum pfl_status pfl_session_rcpt(
     struct pfl_session *, const struct pfl_mta *, const char *rcpt);
 
-/* pfl_session_header - one header field */
+/* pfl_session_header - one header field (value as leadspc says) */
 enum pfl_status pfl_session_header(
     struct pfl_session *, const char *name, const char *value);
 

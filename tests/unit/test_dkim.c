@@ -582,9 +582,13 @@ static const char *msg_headers[] = {
 };
 static const char msg_body[] = "Hello Bob,\r\n\r\nsee you.\r\n";
 
-/* sign - a DKIM-Signature value for the message, by key as sel */
+/*
+ * sign_fields - a DKIM-Signature value for the header fields hdrs (NULL
+ * ends them) and msg_body, by key as sel, headers canonicalized hcanon
+ */
 static char *
-sign(const char *keyfile, const char *sel)
+sign_fields(const char *const *hdrs, dkim_canon_t hcanon, const char *keyfile,
+    const char *sel)
 {
 	DKIM_LIB *dl = dkim_init(NULL, NULL);
 	char *key = read_file(keyfile), *sig;
@@ -600,13 +604,12 @@ sign(const char *keyfile, const char *sel)
 	    sizeof(minbits));
 
 	d = dkim_sign(dl, (unsigned char *)"t", NULL, (unsigned char *)key,
-	    (unsigned char *)sel, (unsigned char *)"dkim.test",
-	    DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1,
-	    &st);
+	    (unsigned char *)sel, (unsigned char *)"dkim.test", hcanon,
+	    DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1, &st);
 	assert_non_null(d);
-	for (i = 0; msg_headers[i]; i++)
-		assert_int_equal(dkim_header(d, (unsigned char *)msg_headers[i],
-				     strlen(msg_headers[i])),
+	for (i = 0; hdrs[i]; i++)
+		assert_int_equal(
+		    dkim_header(d, (unsigned char *)hdrs[i], strlen(hdrs[i])),
 		    DKIM_STAT_OK);
 	assert_int_equal(dkim_eoh(d), DKIM_STAT_OK);
 	assert_int_equal(
@@ -621,6 +624,13 @@ sign(const char *keyfile, const char *sel)
 	dkim_close(dl);
 	free(key);
 	return sig;
+}
+
+/* sign - a DKIM-Signature value for the message, by key as sel */
+static char *
+sign(const char *keyfile, const char *sel)
+{
+	return sign_fields(msg_headers, DKIM_CANON_RELAXED, keyfile, sel);
 }
 
 /* verify - feed sigs and the message (with changes) through a verifier */
@@ -641,12 +651,12 @@ verify(struct pfl_arena *a, char **sigs, size_t nsig, const char *subject,
 				*q++ = *p;
 		if (lf)
 			*q = '\0';
-		pfl_dkim_verify_header(v, "DKIM-Signature", val);
+		pfl_dkim_verify_header(v, "DKIM-Signature", val, false);
 		free(val);
 	}
 	for (i = 0; msg_headers[i]; i++) {
 		if (subject && strncmp(msg_headers[i], "Subject:", 8) == 0)
-			pfl_dkim_verify_header(v, "Subject", subject);
+			pfl_dkim_verify_header(v, "Subject", subject, false);
 		else
 			pfl_dkim_verify_field(
 			    v, msg_headers[i], strlen(msg_headers[i]));
@@ -754,6 +764,84 @@ test_verify_key_troubles(void **state)
 	pfl_arena_free(&a);
 }
 
+/*
+ * verify_as_mta - verify a message signed over hdrs the way the milter
+ * gets it: each value after the colon, whole with leadspc, else without
+ * the one space the MTA takes; the result of the one signature
+ */
+static enum pfl_dkim_result
+verify_as_mta(
+    struct pfl_arena *a, const char *const *hdrs, const char *sig, bool leadspc)
+{
+	struct pfl_dkim_verify *v = pfl_dkim_verify_new(lib, a, "q3");
+	const struct pfl_dkim_sig *s;
+	char *name, *value;
+	size_t i;
+
+	pfl_dkim_verify_header(v, "DKIM-Signature", sig, false);
+	for (i = 0; hdrs[i]; i++) {
+		name = strndup(hdrs[i], strcspn(hdrs[i], ":"));
+		value = strchr(hdrs[i], ':') + 1;
+		if (!leadspc && *value == ' ')
+			value++;
+		pfl_dkim_verify_header(v, name, value, leadspc);
+		free(name);
+	}
+	assert_int_equal(pfl_dkim_verify_eoh(v), 1);
+	pfl_dkim_verify_body(
+	    v, (const unsigned char *)msg_body, strlen(msg_body));
+	pfl_dkim_verify_eom(v);
+	assert_int_equal(pfl_dkim_verify_results(v, &s), 1);
+	pfl_dkim_verify_free(&v);
+	return s[0].result;
+}
+
+/*
+ * A simple header signature covers the bytes as written: with the value
+ * whole (SMFIP_HDR_LEADSPC) it passes; with the space the MTA takes put
+ * back it passes only where there was exactly one.
+ */
+static void
+test_verify_exact_header_bytes(void **state)
+{
+	static const char *const odd[] = {
+		"From: Alice <alice@dkim.test>",
+		"To:\t bob@example.net",
+		"Subject:hello",
+		"Date:   Fri, 28 Nov 2025 08:00:00 +0000",
+		"Message-ID:\r\n <1@dkim.test>",
+		NULL,
+	};
+	static const char *const plain[] = {
+		"From: Alice <alice@dkim.test>",
+		"To: bob@example.net",
+		"Subject: hello",
+		NULL,
+	};
+	struct pfl_arena *a = pfl_arena_new();
+	char *sig =
+	    sign_fields(odd, DKIM_CANON_SIMPLE, data("good.private"), "good");
+
+	assert_non_null(strstr(sig, "c=simple/simple"));
+	assert_int_equal(verify_as_mta(a, odd, sig, true), PFL_DKIM_PASS);
+	assert_int_equal(
+	    verify_as_mta(a, odd, sig, false), PFL_DKIM_FAIL_HEADER);
+	free(sig);
+	/* one space after every colon: both ways give the same bytes */
+	sig =
+	    sign_fields(plain, DKIM_CANON_SIMPLE, data("good.private"), "good");
+	assert_int_equal(verify_as_mta(a, plain, sig, true), PFL_DKIM_PASS);
+	assert_int_equal(verify_as_mta(a, plain, sig, false), PFL_DKIM_PASS);
+	free(sig);
+	/* relaxed does not care about the white space either way */
+	sig =
+	    sign_fields(odd, DKIM_CANON_RELAXED, data("good.private"), "good");
+	assert_int_equal(verify_as_mta(a, odd, sig, true), PFL_DKIM_PASS);
+	assert_int_equal(verify_as_mta(a, odd, sig, false), PFL_DKIM_PASS);
+	free(sig);
+	pfl_arena_free(&a);
+}
+
 static void
 test_verify_unsigned(void **state)
 {
@@ -761,8 +849,8 @@ test_verify_unsigned(void **state)
 	struct pfl_dkim_verify *v = pfl_dkim_verify_new(lib, a, NULL);
 	const struct pfl_dkim_sig *s = NULL;
 
-	pfl_dkim_verify_header(v, "From", "a@dkim.test");
-	pfl_dkim_verify_header(v, "Subject", "x");
+	pfl_dkim_verify_header(v, "From", "a@dkim.test", false);
+	pfl_dkim_verify_header(v, "Subject", "x", false);
 	assert_int_equal(pfl_dkim_verify_eoh(v), 0);
 	pfl_dkim_verify_body(v, (const unsigned char *)"x\r\n", 3);
 	pfl_dkim_verify_eom(v);
@@ -770,7 +858,7 @@ test_verify_unsigned(void **state)
 	pfl_dkim_verify_free(&v);
 	/* a verifier freed before end of message (abort) */
 	v = pfl_dkim_verify_new(lib, a, "q2");
-	pfl_dkim_verify_header(v, "DKIM-Signature", "v=1; garbage");
+	pfl_dkim_verify_header(v, "DKIM-Signature", "v=1; garbage", false);
 	pfl_dkim_verify_free(&v);
 	pfl_arena_free(&a);
 }
@@ -967,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_keyrec),
 		cmocka_unit_test(test_verify_pass_and_tamper),
 		cmocka_unit_test(test_verify_key_troubles),
+		cmocka_unit_test(test_verify_exact_header_bytes),
 		cmocka_unit_test(test_verify_unsigned),
 		cmocka_unit_test(test_key_check),
 		cmocka_unit_test(test_predict_and_cache),

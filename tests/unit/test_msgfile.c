@@ -1,5 +1,6 @@
 /*
  * test_msgfile - a message file split as Postfix hands it to a milter
+ * that asked for header values with their leading white space
  */
 #include <autoconfig.h>
 
@@ -71,8 +72,9 @@ walk(struct rec *r, const char *msg)
 	return r->text;
 }
 
+/* values keep every byte after the colon; names lose the space before it */
 static void
-test_values_as_postfix(void **state)
+test_values_as_written(void **state)
 {
 	struct rec r = { .want_body = true };
 
@@ -84,14 +86,18 @@ test_values_as_postfix(void **state)
 				"X-Tab:\ttab\n"
 				"X-Sp : before colon\n"
 				"X-Empty:\n"
+				"X-Blank: \n"
+				"X-Colon:: x\n"
 				"\n"
 				"body\n"),
-	    "H From|a@example.org\n"
+	    "H From| a@example.org\n"
 	    "H Subject|no space\n"
-	    "H X-Two| two spaces\n"
+	    "H X-Two|  two spaces\n"
 	    "H X-Tab|\ttab\n"
-	    "H X-Sp|before colon\n"
+	    "H X-Sp| before colon\n"
 	    "H X-Empty|\n"
+	    "H X-Blank| \n"
+	    "H X-Colon|: x\n"
 	    "E\n"
 	    "B body\n");
 }
@@ -111,8 +117,8 @@ test_folded_and_crlf(void **state)
 				"line 1\r\n"
 				"\r\n"
 				"line 3\r\n"),
-	    "H Subject|one\r\n two\r\n\tthree\n"
-	    "H To|b@example.org\n"
+	    "H Subject| one\r\n two\r\n\tthree\n"
+	    "H To| b@example.org\n"
 	    "E\n"
 	    "B line 1\r\n\r\nline 3\r\n");
 }
@@ -126,7 +132,7 @@ test_mbox_line_skipped(void **state)
 	assert_string_equal(walk(&r,
 				"From a@example.org Mon Jan  1 00:00:00 2024\n"
 				"From: a@example.org\n\nx\n"),
-	    "H From|a@example.org\nE\nB x\n");
+	    "H From| a@example.org\nE\nB x\n");
 }
 
 static void
@@ -139,7 +145,7 @@ test_non_field_starts_body(void **state)
 				"From: a@example.org\n"
 				"not a field\n"
 				"Subject: in the body\n"),
-	    "H From|a@example.org\n"
+	    "H From| a@example.org\n"
 	    "E\n"
 	    "B not a field\nSubject: in the body\n");
 	assert_string_equal(walk(&r, " folded first\nFrom: a\n"),
@@ -154,11 +160,12 @@ test_no_body(void **state)
 
 	(void)state;
 	assert_string_equal(
-	    walk(&r, "From: a\nTo: b"), "H From|a\nH To|b\nE\n");
-	assert_string_equal(walk(&r, "From: a\n\n"), "H From|a\nE\n");
+	    walk(&r, "From: a\nTo:b"), "H From| a\nH To|b\nE\n");
+	assert_string_equal(walk(&r, "From: a\n\n"), "H From| a\nE\n");
+	assert_string_equal(walk(&r, "From:"), "H From|\nE\n");
 	assert_string_equal(walk(&r, ""), "E\n");
 	r.want_body = false;
-	assert_string_equal(walk(&r, "From: a\n\nbody\n"), "H From|a\nE\n");
+	assert_string_equal(walk(&r, "From: a\n\nbody\n"), "H From| a\nE\n");
 }
 
 static void
@@ -192,7 +199,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values_as_postfix),
+		cmocka_unit_test(test_values_as_written),
 		cmocka_unit_test(test_folded_and_crlf),
 		cmocka_unit_test(test_mbox_line_skipped),
 		cmocka_unit_test(test_non_field_starts_body),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "checks.h"
 #include "config.h"
 #include "ctx.h"
 #include "fake_mta.h"
@@ -245,6 +246,45 @@ test_abort_frees(void **state)
 	pfl_session_free(&s);
 }
 
+/*
+ * With SMFIP_HDR_LEADSPC the values keep the white space after the colon
+ * (folded too): the From: address is read the same either way
+ */
+static void
+test_from_with_leading_space(void **state)
+{
+	static const struct {
+		bool leadspc;
+		const char *value;
+	} cases[] = {
+		{ false, "Alice <Alice@Example.ORG>" },
+		{ true, " Alice <Alice@Example.ORG>" },
+		{ true, "\t  Alice@Example.ORG" },
+		{ true, "\n\tAlice@Example.ORG (Alice)" },
+		{ true, "\r\n \"A, B\" <Alice@Example.ORG>" },
+		{ true, "Alice@Example.ORG" },
+	};
+	struct fake_mta fm = { 0 };
+	struct pfl_mta m = fake_mta_ops(&fm);
+	struct pfl_session *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = pfl_session_new(cfg(""), NULL, "127.0.0.1", NULL, "h");
+		s->leadspc = cases[i].leadspc;
+		assert_int_equal(
+		    pfl_session_mail(s, &m, "<a@b.test>"), PFL_CONTINUE);
+		assert_int_equal(s->msg->checks->leadspc, cases[i].leadspc);
+		pfl_session_header(s, "From", cases[i].value);
+		if (strcmp(s->msg->checks->from_addr, "Alice@Example.ORG") ||
+		    strcmp(s->msg->checks->from_domain, "example.org"))
+			fail_msg("From:%s: got <%s> %s", cases[i].value,
+			    s->msg->checks->from_addr,
+			    s->msg->checks->from_domain);
+		pfl_session_free(&s);
+	}
+}
+
 int
 main(void)
 {
@@ -256,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_pause_on_local_path_holds),
 		cmocka_unit_test(test_hold_sender_per_mode),
 		cmocka_unit_test(test_abort_frees),
+		cmocka_unit_test(test_from_with_leading_space),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
