@@ -77,21 +77,30 @@ pfl_checks_mail(struct pfl_checks *c)
 
 /* pfl_checks_rcpt - note the provider of a recipient */
 void
-pfl_checks_rcpt(struct pfl_checks *c, const char *rcpt)
+pfl_checks_rcpt(
+    struct pfl_checks *c, const char *rcpt, struct pfl_provider_match *m_r)
 {
 	struct pfl_provider_match m;
 	char domain[256];
 	size_t i;
 
+	memset(&m, 0, sizeof(m));
 	pfl_addr_domain(domain, sizeof(domain), rcpt);
-	if (domain[0] == '\0')
+	if (domain[0] == '\0') {
+		if (m_r != NULL)
+			*m_r = m;
 		return;
+	}
 	for (i = 0; i < c->nproviders; i++)
-		if (strcmp(c->rcpts[i].match.domain, domain) == 0) {
-			c->rcpts[i].nrcpt++;
-			return;
-		}
-	pfl_provider_for_domain(c->ctx->providers, c->ctx->dns, domain, &m);
+		if (strcmp(c->rcpts[i].match.domain, domain) == 0)
+			break;
+	if (i < c->nproviders)
+		m = c->rcpts[i].match;
+	else
+		pfl_provider_for_domain(
+		    c->ctx->providers, c->ctx->dns, domain, &m);
+	if (m_r != NULL)
+		*m_r = m;
 	for (i = 0; i < c->nproviders; i++)
 		if (c->rcpts[i].match.provider == m.provider &&
 		    c->rcpts[i].match.tenant == m.tenant) {
@@ -102,6 +111,25 @@ pfl_checks_rcpt(struct pfl_checks *c, const char *rcpt)
 		return; /* every known provider is already represented */
 	c->rcpts[c->nproviders].match = m;
 	c->rcpts[c->nproviders++].nrcpt = 1;
+}
+
+/* pfl_checks_rcpt_undo - a recipient noted by pfl_checks_rcpt was refused */
+void
+pfl_checks_rcpt_undo(struct pfl_checks *c, const struct pfl_provider_match *m)
+{
+	size_t i;
+
+	for (i = 0; i < c->nproviders; i++)
+		if (c->rcpts[i].match.provider == m->provider &&
+		    c->rcpts[i].match.tenant == m->tenant) {
+			if (--c->rcpts[i].nrcpt == 0) {
+				memmove(&c->rcpts[i], &c->rcpts[i + 1],
+				    (c->nproviders - i - 1) *
+					sizeof(c->rcpts[0]));
+				c->nproviders--;
+			}
+			return;
+		}
 }
 
 /*
@@ -167,6 +195,13 @@ pfl_checks_header(struct pfl_checks *c, const char *name, const char *value)
 		from_address(value, addr, sizeof(addr));
 		pfl_addr_domain(c->from_domain, sizeof(c->from_domain), addr);
 		pfl_strlcpy(c->from_addr, addr, sizeof(c->from_addr));
+	}
+	if (strcasecmp(name, "Message-ID") == 0 && c->message_id[0] == '\0') {
+		char tmp[sizeof(c->message_id)];
+
+		pfl_strlcpy(tmp, value, sizeof(tmp));
+		pfl_strlcpy(
+		    c->message_id, pfl_trim(tmp), sizeof(c->message_id));
 	}
 	if (c->verifier != NULL)
 		pfl_dkim_verify_header(c->verifier, name, value, c->leadspc);
@@ -248,11 +283,12 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	const struct pfl_provider_map *map = c->ctx->providers;
 	char sender_domain[256];
 	size_t i, added = 0;
+	bool bulk;
 
 	run_dkim(c);
 	pfl_addr_domain(sender_domain, sizeof(sender_domain), c->sender);
-	pfl_auth_init(&c->auth, c->from_domain, sender_domain,
-	    pfl_provider_bulk(map, c->from_domain));
+	bulk = pfl_provider_bulk(map, c->from_domain);
+	pfl_auth_init(&c->auth, c->from_domain, sender_domain, bulk);
 	for (i = 0; i < c->nspf; i++)
 		pfl_auth_add_spf(&c->auth, c->spf_ip[i], &c->spf[i]);
 	if (c->nsigs > 0)
@@ -266,6 +302,8 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	for (i = 0; i < c->nproviders; i++) {
 		struct pfl_finding one;
 
+		c->auth.bulk =
+		    bulk || c->bulk_volume[c->rcpts[i].match.provider];
 		pfl_provider_judge(map, &c->rcpts[i].match, &c->auth, &one);
 		c->rcpts[i].outcome = one.outcome;
 		pfl_strlcpy(

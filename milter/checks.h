@@ -60,6 +60,9 @@ struct pfl_checks {
 	char from_domain[256]; /* its domain, lower case, or "" */
 	unsigned nfrom;        /* From: fields seen */
 	bool leadspc;          /* values keep the white space after the colon */
+	char message_id[512];  /* first Message-ID:, trimmed, or "" */
+	/* set before pfl_checks_eom: bulk by volume, per provider */
+	bool bulk_volume[PFL_NPROVIDERS];
 	struct pfl_dkim_verify *verifier;
 	size_t nsig_fields; /* DKIM-Signature fields at end of headers */
 	/* end of message */
@@ -86,8 +89,16 @@ void pfl_checks_free(struct pfl_checks **cp);
 /* pfl_checks_mail - SPF of the envelope sender from every egress address */
 void pfl_checks_mail(struct pfl_checks *);
 
-/* pfl_checks_rcpt - note the provider of a recipient */
-void pfl_checks_rcpt(struct pfl_checks *, const char *rcpt);
+/*
+ * pfl_checks_rcpt - note the provider of a recipient; m_r (may be NULL)
+ * gets how the recipient's domain was recognised
+ */
+void pfl_checks_rcpt(
+    struct pfl_checks *, const char *rcpt, struct pfl_provider_match *m_r);
+
+/* pfl_checks_rcpt_undo - forget a recipient pfl_checks_rcpt noted */
+void pfl_checks_rcpt_undo(
+    struct pfl_checks *, const struct pfl_provider_match *);
 
 /*
  * pfl_checks_header - one header field: the value as the milter gives it,

@@ -246,7 +246,7 @@ check_message(struct pfl_ctx *ctx, const struct pfl_cli_opts *o,
 	c = pfl_checks_new(ctx, arena, o->mail_from, "check-message", true);
 	pfl_checks_mail(c);
 	for (i = 0; i < o->nrcpt; i++)
-		pfl_checks_rcpt(c, o->rcpt[i]);
+		pfl_checks_rcpt(c, o->rcpt[i], NULL);
 	pfl_msgfile_walk(msg, len, &ops, c);
 	n = pfl_checks_eom(c, f, PFL_MAX_FINDINGS);
 	pfl_checks_summary(c, summary, sizeof(summary));

@@ -59,6 +59,8 @@ struct key {
 };
 
 #define F(field) offsetof(struct pfl_config, field)
+/* K_ACTION: max is a mask of the actions allowed (0: all of them) */
+#define ACTS(a) (1L << (a))
 
 static const struct key keys[] = {
 	{ "Socket", K_SOCKET, F(socket), "unix:/run/preflight/milter.sock", 0,
@@ -93,6 +95,16 @@ static const struct key keys[] = {
 	{ "BulkSenderDomains", K_WORDS, F(bulk_sender_domains), NULL, 0, 0 },
 	{ "EgressAddresses", K_ADDRS, F(egress_addresses), NULL, 0, 0 },
 	{ "EgressHelo", K_STRING, F(egress_helo), NULL, 0, 0 },
+	{ "Budget", K_LINES, F(budgets), NULL, 0, 0 },
+	{ "Warmup", K_LINES, F(warmups), NULL, 0, 0 },
+	{ "SendingLimits", K_LINES, F(sending_limits), NULL, 0, 0 },
+	{ "BulkThreshold", K_UINT, F(bulk_threshold), "5000", 1, 100000000 },
+	{ "StateStore", K_STRING, F(state_store),
+	    "lmdb:/var/lib/preflight/state.lmdb", 0, 0 },
+	{ "OnStoreError", K_ACTION, F(on_store_error), "accept", 0,
+	    ACTS(PFL_ACT_ACCEPT) | ACTS(PFL_ACT_DEFER) },
+	{ "OnBudgetExceeded", K_ACTION, F(on_budget_exceeded), "defer", 0,
+	    ACTS(PFL_ACT_DEFER) | ACTS(PFL_ACT_HOLD) | ACTS(PFL_ACT_TAG) },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -246,6 +258,31 @@ parse_action(const char *v)
 		if (pfl_strcaseeq(v, names[i]))
 			return PFL_ACT_ACCEPT + i;
 	return -1;
+}
+
+/* set_action_of - an action among the key's allowed ones; NULL or why */
+static const char *
+set_action_of(const struct key *k, char *base, const char *v, char *why,
+    size_t whylen)
+{
+	static const char *names[] = { "accept", "tag", "hold", "defer",
+		"reject" };
+	int b = parse_action(v), i, n = 0, left = 0;
+	size_t len;
+
+	if (b >= 0 && (k->max & ACTS(b))) {
+		*(enum pfl_action *)base = (enum pfl_action)b;
+		return NULL;
+	}
+	for (i = 0; i < 5; i++)
+		left += (k->max & ACTS(i)) != 0;
+	len = (size_t)snprintf(why, whylen, "expected");
+	for (i = 0; i < 5 && len < whylen; i++)
+		if (k->max & ACTS(i))
+			len += (size_t)snprintf(why + len, whylen - len, "%s%s",
+			    n++ == 0 ? " " : n == left ? " or " : ", ",
+			    names[i]);
+	return why;
 }
 
 /* add_line - append a whole value and its line number */
@@ -405,6 +442,8 @@ set_value(struct pfl_config *c, const struct key *k, const char *v, int lineno,
 		return NULL;
 	}
 	case K_ACTION:
+		if (k->max != 0)
+			return set_action_of(k, base, v, why, whylen);
 		if ((b = parse_action(v)) < 0)
 			return "expected accept, tag, hold, defer or reject";
 		*(enum pfl_action *)base = (enum pfl_action)b;

@@ -85,6 +85,15 @@ struct pfl_config {
 	struct pfl_strlist bulk_sender_domains; /* BulkSenderDomains */
 	struct pfl_strlist egress_addresses;    /* EgressAddresses: IPs, text */
 	char *egress_helo;                      /* EgressHelo, or NULL */
+	/* budgets, read by budget_config.c and budget_warmup.c */
+	struct pfl_linelist budgets;        /* Budget lines */
+	struct pfl_linelist warmups;        /* Warmup lines */
+	struct pfl_linelist sending_limits; /* SendingLimits (one line) */
+	unsigned bulk_threshold;            /* BulkThreshold: messages/24h */
+	char *state_store;                  /* StateStore: store spec */
+	enum pfl_action on_store_error;     /* OnStoreError: accept, defer */
+	enum pfl_action on_budget_exceeded; /* OnBudgetExceeded: defer, hold,
+					       tag */
 	/* New keys: add fields here, at the end, grouped by module. */
 	int refs; /* private: reference count */
 };

@@ -19,6 +19,8 @@
 #include "dns.h"
 #include "errors.h"
 #include "provider.h"
+#include "budget.h"
+#include "store.h"
 #include "util.h"
 
 /* pfl_ctx_new - build a context from a snapshot */
@@ -41,6 +43,9 @@ pfl_ctx_new(struct pfl_config *cfg, char **errors_r)
 		pfl_errors_append(&e, more);
 	if ((c->providers = pfl_provider_map_new(cfg, &more)) == NULL)
 		pfl_errors_append(&e, more);
+	if ((c->budgets = pfl_budget_set_new(cfg, &more)) == NULL)
+		pfl_errors_append(&e, more);
+	pthread_mutex_init(&c->store_lock, NULL);
 	if ((*errors_r = pfl_errors_take(&e)) != NULL) {
 		pfl_ctx_unref(c);
 		return NULL;
@@ -57,6 +62,21 @@ pfl_ctx_load(const char *path, char **errors_r)
 	return cfg ? pfl_ctx_new(cfg, errors_r) : NULL;
 }
 
+/* pfl_ctx_store - the counter store, opened at first use */
+struct pfl_store *
+pfl_ctx_store(struct pfl_ctx *c, char *err, size_t n)
+{
+	struct pfl_store *st;
+
+	pthread_mutex_lock(&c->store_lock);
+	if (c->store == NULL)
+		c->store = pfl_store_open(
+		    c->cfg->state_store, PFL_STORE_TIMEOUT_MS, err, n);
+	st = c->store;
+	pthread_mutex_unlock(&c->store_lock);
+	return st;
+}
+
 /* pfl_ctx_ref - take another reference */
 struct pfl_ctx *
 pfl_ctx_ref(struct pfl_ctx *c)
@@ -71,6 +91,9 @@ pfl_ctx_unref(struct pfl_ctx *c)
 {
 	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	pfl_store_close(&c->store);
+	pthread_mutex_destroy(&c->store_lock);
+	pfl_budget_set_free(&c->budgets);
 	pfl_provider_map_free(&c->providers);
 	pfl_dkim_signer_free(&c->signer);
 	pfl_dkim_lib_free(&c->dkim);

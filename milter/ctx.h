@@ -15,11 +15,16 @@
 #ifndef PFL_CTX_H
 #define PFL_CTX_H
 
+#include <pthread.h>
+#include <stddef.h>
+
 struct pfl_config;
 struct pfl_dns;
 struct pfl_dkim_lib;
 struct pfl_dkim_signer;
 struct pfl_provider_map;
+struct pfl_budget_set;
+struct pfl_store;
 
 struct pfl_ctx {
 	struct pfl_config *cfg;             /* the snapshot (a reference) */
@@ -27,7 +32,11 @@ struct pfl_ctx {
 	struct pfl_dkim_lib *dkim;          /* libopendkim, asking dns */
 	struct pfl_dkim_signer *signer;     /* signer tables, or NULL */
 	struct pfl_provider_map *providers; /* recognition and rules */
-	int refs;                           /* private */
+	struct pfl_budget_set *budgets;     /* rate budgets (maybe none) */
+	/* private */
+	struct pfl_store *store; /* opened at first use: see pfl_ctx_store */
+	pthread_mutex_t store_lock;
+	int refs;
 };
 
 /*
@@ -43,6 +52,14 @@ struct pfl_ctx *pfl_ctx_new(struct pfl_config *cfg, char **errors_r);
  * config-check` check. Errors as for pfl_ctx_new.
  */
 struct pfl_ctx *pfl_ctx_load(const char *path, char **errors_r);
+
+/*
+ * pfl_ctx_store - the counter store (StateStore), opened at first use:
+ * after the daemon has forked and dropped privileges, which LMDB needs.
+ * NULL with the reason in err (size n) when it cannot be opened; the
+ * next call tries again.
+ */
+struct pfl_store *pfl_ctx_store(struct pfl_ctx *, char *err, size_t n);
 
 /* pfl_ctx_ref - take another reference; returns its argument */
 struct pfl_ctx *pfl_ctx_ref(struct pfl_ctx *);

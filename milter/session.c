@@ -49,6 +49,7 @@ msg_free(struct pfl_session *s)
 	if (s->msg != NULL) {
 		struct pfl_arena *a = s->msg->arena;
 
+		pfl_session_budget_end(s, false);
 		pfl_checks_free(&s->msg->checks);
 		pfl_arena_free(&a);
 		s->msg = NULL;
@@ -161,7 +162,50 @@ pfl_session_mail(
 	m->checks =
 	    pfl_checks_new(s->ctx, a, m->sender, "preflight", s->leadspc);
 	pfl_checks_mail(m->checks);
+	pfl_session_budget_mail(s);
 	return PFL_CONTINUE;
+}
+
+/*
+ * rcpt_finding - act on a finding about one recipient: defer (or reject)
+ * that recipient alone, or, where that is not done (monitor and tag
+ * modes, the local submission path), let it through and let the message
+ * carry the finding. pm: the recipient's provider as the checks noted
+ * it, taken back when the recipient is refused (NULL: not noted).
+ */
+static enum pfl_status
+rcpt_finding(struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt,
+    const struct pfl_finding *f, const struct pfl_provider_match *pm)
+{
+	char safe[ADDR_MAX], safe_from[ADDR_MAX], addr[ADDR_MAX];
+	struct pfl_verdict v;
+	const char *qid;
+
+	pfl_verdict_decide(f, 1, s->cfg->mode, s->local, &v);
+	if (v.action != PFL_ACT_DEFER && v.action != PFL_ACT_REJECT) {
+		struct pfl_finding *slot = pfl_msg_add_finding(s->msg);
+
+		if (slot != NULL)
+			*slot = *f;
+		if (pm == NULL)
+			pfl_checks_rcpt(s->msg->checks, rcpt, NULL);
+		s->msg->nrcpt++;
+		return PFL_CONTINUE;
+	}
+	if (pm != NULL)
+		pfl_checks_rcpt_undo(s->msg->checks, pm);
+	qid = mta->symval(mta->ctx, "i");
+	pfl_addr_strip(addr, sizeof(addr), rcpt);
+	pfl_log(PFL_LOG_INFO,
+	    "%s: preflight: action=%s mode=%s rcpt=<%s> from=<%s> "
+	    "finding=%s reason=\"%s\"",
+	    qid && *qid ? qid : "NOQUEUE", pfl_action_name(v.action),
+	    pfl_config_mode_name(s->cfg->mode),
+	    pfl_printable(safe, sizeof(safe), addr, "<>\""),
+	    pfl_printable(safe_from, sizeof(safe_from), s->msg->sender, "<>"),
+	    f->check, f->reason);
+	s->msg->ndeferred++;
+	return pfl_action_rcpt(mta, &v);
 }
 
 /* pfl_session_rcpt - RCPT TO: per-recipient decision */
@@ -169,48 +213,27 @@ enum pfl_status
 pfl_session_rcpt(
     struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt)
 {
-	char domain[ADDR_MAX], reason[ADDR_MAX + 64], safe[ADDR_MAX];
-	char safe_from[ADDR_MAX], addr[ADDR_MAX];
+	char domain[ADDR_MAX], reason[ADDR_MAX + 64];
+	struct pfl_provider_match pm;
 	struct pfl_finding f;
-	struct pfl_verdict v;
-	const char *qid;
 
 	if (s->msg == NULL || !s->msg->outbound)
 		return PFL_CONTINUE;
 	pfl_addr_domain(domain, sizeof(domain), rcpt);
-	if (!domain_listed(&s->cfg->pause_domains, domain)) {
-		s->msg->nrcpt++;
-		pfl_checks_rcpt(s->msg->checks, rcpt);
-		return PFL_CONTINUE;
+	if (domain_listed(&s->cfg->pause_domains, domain)) {
+		snprintf(reason, sizeof(reason),
+		    "deliveries to %s are paused by the operator "
+		    "(PauseDomains)",
+		    domain);
+		pfl_finding_set(&f, "operator", PFL_OUT_DELIVER, PFL_ACT_DEFER,
+		    NULL, "451", "4.7.1", reason);
+		return rcpt_finding(s, mta, rcpt, &f, NULL);
 	}
-	snprintf(reason, sizeof(reason),
-	    "deliveries to %s are paused by the operator (PauseDomains)",
-	    domain);
-	pfl_finding_set(&f, "operator", PFL_OUT_DELIVER, PFL_ACT_DEFER, NULL,
-	    "451", "4.7.1", reason);
-	pfl_verdict_decide(&f, 1, s->cfg->mode, s->local, &v);
-	if (v.action != PFL_ACT_DEFER && v.action != PFL_ACT_REJECT) {
-		/* Not acted on here: the message carries the finding. */
-		struct pfl_finding *slot = pfl_msg_add_finding(s->msg);
-
-		if (slot != NULL)
-			*slot = f;
-		s->msg->nrcpt++;
-		pfl_checks_rcpt(s->msg->checks, rcpt);
-		return PFL_CONTINUE;
-	}
-	qid = mta->symval(mta->ctx, "i");
-	pfl_addr_strip(addr, sizeof(addr), rcpt);
-	pfl_log(PFL_LOG_INFO,
-	    "%s: preflight: action=%s mode=%s rcpt=<%s> from=<%s> "
-	    "reason=\"%s\"",
-	    qid && *qid ? qid : "NOQUEUE", pfl_action_name(v.action),
-	    pfl_config_mode_name(s->cfg->mode),
-	    pfl_printable(safe, sizeof(safe), addr, "<>\""),
-	    pfl_printable(safe_from, sizeof(safe_from), s->msg->sender, "<>"),
-	    f.reason);
-	s->msg->ndeferred++;
-	return pfl_action_rcpt(mta, &v);
+	pfl_checks_rcpt(s->msg->checks, rcpt, &pm);
+	if (!pfl_session_budget_rcpt(s, rcpt, &pm, &f))
+		return rcpt_finding(s, mta, rcpt, &f, &pm);
+	s->msg->nrcpt++;
+	return PFL_CONTINUE;
 }
 
 /* pfl_session_header - one header field */
@@ -326,6 +349,7 @@ pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
 		msg_free(s);
 		return PFL_ACCEPT;
 	}
+	pfl_session_budget_eom(s);
 	m->nfindings += pfl_checks_eom(m->checks, m->findings + m->nfindings,
 	    PFL_MAX_FINDINGS - m->nfindings);
 	pfl_checks_summary(m->checks, summary, sizeof(summary));
@@ -335,6 +359,8 @@ pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
 	st = pfl_action_eom(mta, &v, hdr, s->local);
 	qid = mta->symval(mta->ctx, "i");
 	log_decision(s, &v, summary, qid, st);
+	/* counted only when the message goes on (held mail is kept too) */
+	pfl_session_budget_end(s, st == PFL_ACCEPT || st == PFL_CONTINUE);
 	msg_free(s);
 	return st;
 }

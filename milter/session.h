@@ -21,8 +21,10 @@
 #include "verdict.h"
 
 struct pfl_arena;
+struct pfl_budget_ticket;
 struct pfl_checks;
 struct pfl_ctx;
+struct pfl_provider_match;
 
 struct pfl_msg {
 	struct pfl_arena *arena;   /* owns everything below */
@@ -33,7 +35,8 @@ struct pfl_msg {
 	size_t ndeferred;          /* recipients deferred or rejected at RCPT */
 	size_t nheaders;           /* header fields seen */
 	struct pfl_checks *checks; /* authentication checks (outbound only) */
-	bool need_body;            /* the checks want the body */
+	struct pfl_budget_ticket *ticket; /* budget reservations, or NULL */
+	bool need_body;                   /* the checks want the body */
 	struct pfl_finding findings[PFL_MAX_FINDINGS];
 	size_t nfindings;
 	size_t ndropped; /* findings beyond PFL_MAX_FINDINGS */
@@ -88,6 +91,17 @@ enum pfl_status pfl_session_eom(struct pfl_session *, const struct pfl_mta *);
 
 /* pfl_session_abort - the message was aborted: forget it */
 void pfl_session_abort(struct pfl_session *);
+
+/*
+ * Rate budgets in the dialogue (session_budget.c): a ticket at MAIL, a
+ * reservation per recipient (false and a finding when refused), the bulk
+ * and Message-ID counts before the checks decide, commit or release.
+ */
+void pfl_session_budget_mail(struct pfl_session *);
+bool pfl_session_budget_rcpt(struct pfl_session *, const char *rcpt,
+    const struct pfl_provider_match *, struct pfl_finding *f_r);
+void pfl_session_budget_eom(struct pfl_session *);
+void pfl_session_budget_end(struct pfl_session *, bool accepted);
 
 /* pfl_msg_add_finding - record a finding on the current message */
 struct pfl_finding *pfl_msg_add_finding(struct pfl_msg *);

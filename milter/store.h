@@ -34,6 +34,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* how long the milter lets one store call take (Postfix allows 30 s) */
+#define PFL_STORE_TIMEOUT_MS 2000
+
 enum pfl_store_status {
 	PFL_STORE_OK,
 	PFL_STORE_NOTFOUND, /* no such key */

@@ -254,6 +254,7 @@ milter_config() {
 		echo "LogLevel debug"
 		echo "Nameservers 127.0.0.1@$DNS_PORT"
 		echo "DnsTimeout 2s"
+		echo "StateStore memory"
 		printf '%s\n' "$@"
 	} >"$MILTER_CONF"
 }

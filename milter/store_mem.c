@@ -1,0 +1,299 @@
+/*
+ * NAME
+ *	store_mem - the "memory" store backend
+ * DESCRIPTION
+ *	A chained hash table (FNV-1a over the key) of bucket arrays behind
+ *	one mutex, for tests and single-process use: nothing survives the
+ *	process, and each pfl_store_open makes a new, empty store. Buckets
+ *	that aged out are dropped when their key is written; a key whose
+ *	last bucket goes is removed.
+ * THREAD SAFETY
+ *	Every call holds the mutex for its whole length; list collects the
+ *	keys first and calls fn without it.
+ */
+#include <autoconfig.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_private.h"
+#include "util.h"
+
+struct entry {
+	char *key;
+	uint32_t hash;
+	struct pfl_store_buckets b;
+	struct entry *chain;
+};
+
+struct store_mem {
+	struct pfl_store base; /* first: the handle callers hold */
+	pthread_mutex_t lock;
+	struct entry **slots;
+	size_t nslots; /* a power of two */
+	size_t count;
+};
+
+/* mem_kind - the backend's name */
+static const char *
+mem_kind(void)
+{
+	return "memory";
+}
+
+/* hash - FNV-1a of a key */
+static uint32_t
+hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
+/* mem_open - a new empty store; the memory spec takes no argument */
+static struct pfl_store *
+mem_open(const char *arg, unsigned timeout_ms, char *err, size_t n)
+{
+	struct store_mem *m = pfl_xcalloc(1, sizeof(*m));
+
+	(void)arg;
+	(void)timeout_ms;
+	(void)err;
+	(void)n;
+	pthread_mutex_init(&m->lock, NULL);
+	m->nslots = 64;
+	m->slots = pfl_xcalloc(m->nslots, sizeof(*m->slots));
+	return &m->base;
+}
+
+/* free_entry - release one entry */
+static void
+free_entry(struct entry *e)
+{
+	pfl_store_buckets_free(&e->b);
+	free(e->key);
+	free(e);
+}
+
+/* mem_close - free every entry and the table */
+static void
+mem_close(struct pfl_store *st)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < m->nslots; i++)
+		for (e = m->slots[i]; e != NULL; e = next) {
+			next = e->chain;
+			free_entry(e);
+		}
+	free(m->slots);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* find - the slot pointer that holds key (it points at NULL if absent) */
+static struct entry **
+find(struct store_mem *m, const char *key, uint32_t h)
+{
+	struct entry **ep = &m->slots[h & (m->nslots - 1)];
+
+	for (; *ep != NULL; ep = &(*ep)->chain)
+		if ((*ep)->hash == h && strcmp((*ep)->key, key) == 0)
+			break;
+	return ep;
+}
+
+/* grow - double the table when it gets crowded */
+static void
+grow(struct store_mem *m)
+{
+	struct entry **old = m->slots, *e, *next;
+	size_t i, nold = m->nslots;
+
+	m->nslots *= 2;
+	m->slots = pfl_xcalloc(m->nslots, sizeof(*m->slots));
+	for (i = 0; i < nold; i++)
+		for (e = old[i]; e != NULL; e = next) {
+			next = e->chain;
+			e->chain = m->slots[e->hash & (m->nslots - 1)];
+			m->slots[e->hash & (m->nslots - 1)] = e;
+		}
+	free(old);
+}
+
+/* lookup - the entry for key, created when create is set */
+static struct entry **
+lookup(struct store_mem *m, const char *key, bool create)
+{
+	uint32_t h = hash(key);
+	struct entry **ep = find(m, key, h);
+
+	if (*ep != NULL || !create)
+		return ep;
+	if (m->count >= 2 * m->nslots) {
+		grow(m);
+		ep = find(m, key, h);
+	}
+	*ep = pfl_xcalloc(1, sizeof(**ep));
+	(*ep)->key = pfl_xstrdup(key);
+	(*ep)->hash = h;
+	m->count++;
+	return ep;
+}
+
+/* drop_if_empty - remove the entry at ep once it has no bucket */
+static void
+drop_if_empty(struct store_mem *m, struct entry **ep)
+{
+	struct entry *e = *ep;
+
+	if (e == NULL || e->b.n > 0)
+		return;
+	*ep = e->chain;
+	free_entry(e);
+	m->count--;
+}
+
+/* mem_window_add - the window add under the lock */
+static enum pfl_store_status
+mem_window_add(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t now, uint64_t n, uint64_t limit,
+    struct pfl_window_result *r, char *err, size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry **ep;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	ep = lookup(m, key, true);
+	(void)pfl_store_buckets_window_add(&(*ep)->b, w, now, n, limit, r);
+	drop_if_empty(m, ep);
+	pthread_mutex_unlock(&m->lock);
+	return PFL_STORE_OK;
+}
+
+/* mem_window_total - the window's count, changing nothing */
+static enum pfl_store_status
+mem_window_total(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t now, uint64_t *total_r, char *err,
+    size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry **ep;
+	size_t live = 0;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	ep = lookup(m, key, false);
+	if (*ep != NULL)
+		*total_r = pfl_store_buckets_window_total(
+		    &(*ep)->b, w, now, &live);
+	pthread_mutex_unlock(&m->lock);
+	return live > 0 ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
+}
+
+/* mem_window_release - take n back from one bucket */
+static enum pfl_store_status
+mem_window_release(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t bucket, uint64_t n, char *err,
+    size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry **ep;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	ep = lookup(m, key, false);
+	if (*ep != NULL) {
+		(void)pfl_store_buckets_release(&(*ep)->b, w, bucket, n);
+		drop_if_empty(m, ep);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return PFL_STORE_OK;
+}
+
+/* mem_del - forget a key */
+static enum pfl_store_status
+mem_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry **ep, *e;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	ep = lookup(m, key, false);
+	if ((e = *ep) != NULL) {
+		*ep = e->chain;
+		free_entry(e);
+		m->count--;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return e != NULL ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
+}
+
+/* by_name - qsort order of key pointers */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* collect - copies of the keys starting with prefix (caller frees) */
+static char **
+collect(struct store_mem *m, const char *prefix, size_t *n_r)
+{
+	size_t i, n = 0, plen = strlen(prefix);
+	struct entry *e;
+	char **keys;
+
+	pthread_mutex_lock(&m->lock);
+	keys = pfl_xcalloc(m->count + 1, sizeof(*keys));
+	for (i = 0; i < m->nslots; i++)
+		for (e = m->slots[i]; e != NULL; e = e->chain)
+			if (strncmp(e->key, prefix, plen) == 0)
+				keys[n++] = pfl_xstrdup(e->key);
+	pthread_mutex_unlock(&m->lock);
+	qsort(keys, n, sizeof(*keys), by_name);
+	*n_r = n;
+	return keys;
+}
+
+/* mem_list - call fn for each key starting with prefix */
+static enum pfl_store_status
+mem_list(struct pfl_store *st, const char *prefix,
+    int (*fn)(const char *, void *), void *arg, char *err, size_t errlen)
+{
+	size_t i, n;
+	char **keys = collect((struct store_mem *)st, prefix, &n);
+	bool stop = false;
+
+	(void)err;
+	(void)errlen;
+	for (i = 0; i < n; i++) {
+		if (!stop && fn(keys[i], arg) != 0)
+			stop = true;
+		free(keys[i]);
+	}
+	free(keys);
+	return PFL_STORE_OK;
+}
+
+const struct pfl_store_ops pfl_store_mem_ops = {
+	.kind = mem_kind,
+	.open = mem_open,
+	.close = mem_close,
+	.window_add = mem_window_add,
+	.window_total = mem_window_total,
+	.window_release = mem_window_release,
+	.del = mem_del,
+	.list = mem_list,
+};

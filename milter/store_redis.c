@@ -1,0 +1,788 @@
+/*
+ * NAME
+ *	store_redis - the "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]" backend
+ * DESCRIPTION
+ *	A fleet of MTAs shares budgets through one Redis server. A key is
+ *	one Redis hash, "pfl:{KEY}" (the hash tag keeps it in one Redis
+ *	Cluster slot), with one field per bucket, "START:WIDTH" = count.
+ *	Every window operation is one server-side Lua script (EVALSHA, EVAL
+ *	when the server answers NOSCRIPT), so several milters sharing the
+ *	server stay exact; it mirrors the bucket arithmetic of store.c. Every
+ *	add sets the key's TTL to the window plus one bucket, so keys that
+ *	are no longer written go away by themselves; list uses SCAN.
+ *
+ *	Each thread has its own connection (a pthread key), made at its
+ *	first call, never at open: open only checks the spec, so a server
+ *	that is down at start is TEMPFAIL per call, not a failed start, and
+ *	no connection crosses the daemon's fork. A call whose connection
+ *	fails is TEMPFAIL and drops it; the next call connects again. A
+ *	connection that was idle and turns out dead (the server restarted)
+ *	is retried once within the same call.
+ * ERRORS
+ *	TEMPFAIL with "redis HOST:PORT: reason". Connect, every command and
+ *	the whole call are bounded by the timeout; HOST should be an address
+ *	(name resolution is not bounded). SIGPIPE is held off while a
+ *	command is written, so a closed connection cannot kill the process.
+ * THREAD SAFETY
+ *	A handle may be used by all threads.
+ */
+#include <autoconfig.h>
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_private.h"
+#include "util.h"
+
+#define KEY_HEAD "pfl:{"
+
+/*
+ * The window script. KEYS[1] the hash; ARGV: mode (add, total,
+ * release), time (now, or the bucket for release), bucket width, number
+ * of buckets, n, limit. Returns {admitted, total, bucket, next_free,
+ * live buckets}. Counts stay below 2^53, so the sums in doubles are
+ * exact; n goes to HINCRBY as the caller's decimal string.
+ */
+static const char script[] =
+    "local key, mode = KEYS[1], ARGV[1]\n"
+    "local t, b = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local span = b * tonumber(ARGV[4])\n"
+    "local n, limit = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "if mode == 'release' then\n"
+    "  local f = string.format('%d:%d', t, b)\n"
+    "  if redis.call('HEXISTS', key, f) == 1 and\n"
+    "      redis.call('HINCRBY', key, f, '-' .. ARGV[5]) <= 0 then\n"
+    "    redis.call('HDEL', key, f)\n"
+    "  end\n"
+    "  return {0, 0, 0, 0, 0}\n"
+    "end\n"
+    "local cur = t - t % b\n"
+    "local lower = cur - span\n"
+    "local h = redis.call('HGETALL', key)\n"
+    "local total, live = 0, {}\n"
+    "for i = 1, #h, 2 do\n"
+    "  local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"
+    "  local c = tonumber(h[i + 1])\n"
+    "  local e = s and tonumber(s) + tonumber(w)\n"
+    "  if e and c and c > 0 and e > lower then\n"
+    "    total = total + c\n"
+    "    live[#live + 1] = {e, c}\n"
+    "  elseif mode == 'add' then\n"
+    "    redis.call('HDEL', key, h[i])\n"
+    "  end\n"
+    "end\n"
+    "if mode ~= 'add' then return {0, total, cur, 0, #live} end\n"
+    "local ok, nextfree = 0, 0\n"
+    "if n <= limit and total <= limit - n then\n"
+    "  ok = 1\n"
+    "  if n > 0 then\n"
+    "    redis.call('HINCRBY', key, string.format('%d:%d', cur, b), "
+    "ARGV[5])\n"
+    "  end\n"
+    "elseif n <= limit then\n"
+    "  table.sort(live, function(x, y) return x[1] < y[1] end)\n"
+    "  local left = total\n"
+    "  for _, v in ipairs(live) do\n"
+    "    left = left - v[2]\n"
+    "    nextfree = v[1] + span\n"
+    "    nextfree = nextfree + (b - nextfree % b) % b\n"
+    "    if left <= limit - n then break end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('EXPIRE', key, span + b)\n"
+    "return {ok, total, cur, nextfree, #live}\n";
+
+struct store_redis;
+
+/* A thread's connection. */
+struct conn {
+	redisContext *c; /* NULL: connect at the next call */
+	pid_t pid;	 /* the process that made it */
+	char sha[41];	 /* the script's SHA1 as the server said */
+	struct store_redis *owner;
+	struct conn *prev, *next;
+};
+
+struct store_redis {
+	struct pfl_store base; /* first: the handle callers hold */
+	char *host, *user, *password;
+	int port;
+	unsigned db;
+	char name[300]; /* "HOST:PORT" for messages */
+	pthread_key_t key;
+	pthread_mutex_t lock; /* guards conns */
+	struct conn *conns;
+};
+
+/* A command; with script set, argv[0..1] become EVALSHA sha or EVAL. */
+struct request {
+	int argc;
+	const char *argv[10];
+	size_t len[10];
+	bool script;
+};
+
+/* redis_kind - the backend's name */
+static const char *
+redis_kind(void)
+{
+	return "redis";
+}
+
+/* number - the decimal number at *pp (at most max), moving on; -1 if none */
+static long
+number(const char **pp, long max)
+{
+	const char *p = *pp;
+	long v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((v = v * 10 + (*p - '0')) > max)
+			return -1;
+	*pp = p;
+	return v;
+}
+
+/* parse_auth - [[USER]:PASSWORD@]; returns where the host starts */
+static const char *
+parse_auth(struct store_redis *sr, const char *arg)
+{
+	const char *at = strrchr(arg, '@'), *colon;
+
+	if (at == NULL)
+		return arg;
+	colon = memchr(arg, ':', (size_t)(at - arg));
+	if (colon == NULL) {
+		sr->password = pfl_xstrndup(arg, (size_t)(at - arg));
+		return at + 1;
+	}
+	if (colon > arg)
+		sr->user = pfl_xstrndup(arg, (size_t)(colon - arg));
+	sr->password = pfl_xstrndup(colon + 1, (size_t)(at - colon - 1));
+	return at + 1;
+}
+
+/* parse_spec - fill host, port, db and credentials; false when bad */
+static bool
+parse_spec(struct store_redis *sr, const char *arg)
+{
+	const char *p = parse_auth(sr, arg), *end;
+	long v;
+
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL)
+			return false;
+		sr->host = pfl_xstrndup(p + 1, (size_t)(end - p - 1));
+		p = end + 1;
+	} else {
+		end = p + strcspn(p, ":/");
+		sr->host = pfl_xstrndup(p, (size_t)(end - p));
+		p = end;
+	}
+	sr->port = 6379;
+	if (*p == ':') {
+		p++;
+		if ((v = number(&p, 65535)) <= 0)
+			return false;
+		sr->port = (int)v;
+	}
+	if (*p == '/' && *++p != '\0') {
+		if ((v = number(&p, 1L << 30)) < 0)
+			return false;
+		sr->db = (unsigned)v;
+	}
+	return *p == '\0' && sr->host[0] != '\0' && strlen(sr->host) < 256;
+}
+
+/* conn_free - a connection's end: at thread exit, close, or after fork */
+static void
+conn_free(void *arg)
+{
+	struct conn *cn = arg;
+	struct store_redis *sr = cn->owner;
+
+	pthread_mutex_lock(&sr->lock);
+	if (cn->prev != NULL)
+		cn->prev->next = cn->next;
+	else
+		sr->conns = cn->next;
+	if (cn->next != NULL)
+		cn->next->prev = cn->prev;
+	pthread_mutex_unlock(&sr->lock);
+	if (cn->c != NULL)
+		redisFree(cn->c); /* in a child: closes only its copy */
+	free(cn);
+}
+
+/* redis_open - check the spec; connections are made at first use */
+static struct pfl_store *
+redis_open(const char *arg, unsigned timeout_ms, char *err, size_t n)
+{
+	struct store_redis *sr = pfl_xcalloc(1, sizeof(*sr));
+	char shown[128];
+
+	(void)timeout_ms;
+	if (!parse_spec(sr, arg)) {
+		pfl_store_error(err, n,
+		    "redis://%s: expected redis://[[USER]:PASSWORD@]HOST"
+		    "[:PORT][/DB]",
+		    pfl_printable(shown, sizeof(shown), arg, NULL));
+	} else if (pthread_key_create(&sr->key, conn_free) != 0) {
+		pfl_store_error(err, n, "redis://%s: no thread key left",
+		    pfl_printable(shown, sizeof(shown), arg, NULL));
+	} else {
+		snprintf(sr->name, sizeof(sr->name),
+		    strchr(sr->host, ':') ? "[%s]:%d" : "%s:%d", sr->host,
+		    sr->port);
+		pthread_mutex_init(&sr->lock, NULL);
+		return &sr->base;
+	}
+	free(sr->host);
+	free(sr->user);
+	free(sr->password);
+	free(sr);
+	return NULL;
+}
+
+/* redis_close - close every thread's connection and free the handle */
+static void
+redis_close(struct pfl_store *st)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+
+	/* no destructor runs for a deleted key: free the connections here */
+	pthread_key_delete(sr->key);
+	while (sr->conns != NULL)
+		conn_free(sr->conns);
+	pthread_mutex_destroy(&sr->lock);
+	free(sr->host);
+	free(sr->user);
+	free(sr->password);
+	free(sr);
+}
+
+/* now_ms - a monotonic clock in milliseconds */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* time_left - what remains until the deadline; false when nothing does */
+static bool
+time_left(int64_t deadline, struct timeval *tv)
+{
+	int64_t ms = deadline - now_ms();
+
+	if (ms <= 0)
+		return false; /* a zero socket timeout would mean "forever" */
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return true;
+}
+
+/* hold_sigpipe - block SIGPIPE while writing; remembers if one was due */
+static bool
+hold_sigpipe(sigset_t *old)
+{
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	pthread_sigmask(SIG_BLOCK, &pipe, old);
+	return sigismember(&pending, SIGPIPE) == 1;
+}
+
+/* release_sigpipe - swallow a SIGPIPE our write raised; restore the mask */
+static void
+release_sigpipe(const sigset_t *old, bool was_pending)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe, pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigpending(&pending);
+	if (!was_pending && sigismember(&pending, SIGPIPE) == 1)
+		(void)sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* send_argv - one command and its reply; NULL with the reason in err */
+static redisReply *
+send_argv(struct store_redis *sr, struct conn *cn, int64_t deadline,
+    int argc, const char **argv, const size_t *len, bool *timeout_r,
+    char *err, size_t errlen)
+{
+	struct timeval tv;
+	redisReply *r;
+	sigset_t old;
+	bool pending;
+	int saved;
+
+	*timeout_r = true;
+	if (!time_left(deadline, &tv) || redisSetTimeout(cn->c, tv) != 0) {
+		pfl_store_error(err, errlen, "redis %s: timed out", sr->name);
+		return NULL;
+	}
+	pending = hold_sigpipe(&old);
+	r = redisCommandArgv(cn->c, argc, argv, len);
+	saved = errno;
+	release_sigpipe(&old, pending);
+	if (r != NULL)
+		return r;
+	*timeout_r = cn->c->err == REDIS_ERR_IO &&
+	    (saved == EAGAIN || saved == EWOULDBLOCK);
+	pfl_store_error(err, errlen, "redis %s: %s", sr->name,
+	    *timeout_r ? "timed out" : cn->c->errstr);
+	return NULL;
+}
+
+/* expect - a reply of the given type, else false with the reason */
+static bool
+expect(struct store_redis *sr, redisReply *r, int type, const char *what,
+    char *err, size_t errlen)
+{
+	char shown[128];
+	bool ok = r != NULL && r->type == type;
+
+	if (r != NULL && !ok)
+		pfl_store_error(err, errlen, "redis %s: %s: %s", sr->name, what,
+		    r->type == REDIS_REPLY_ERROR
+			? pfl_printable(shown, sizeof(shown), r->str, NULL)
+			: "unexpected reply");
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok;
+}
+
+/* setup - AUTH, SELECT and SCRIPT LOAD on a new connection */
+static bool
+setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
+    size_t errlen)
+{
+	const char *argv[3];
+	char db[16];
+	redisReply *r;
+	bool to;
+	int n = 1;
+
+	argv[0] = "AUTH";
+	if (sr->user != NULL)
+		argv[n++] = sr->user;
+	argv[n++] = sr->password;
+	if (sr->password != NULL &&
+	    !expect(sr, send_argv(sr, cn, deadline, n, argv, NULL, &to, err,
+			    errlen),
+		REDIS_REPLY_STATUS, "AUTH", err, errlen))
+		return false;
+	snprintf(db, sizeof(db), "%u", sr->db);
+	argv[0] = "SELECT";
+	argv[1] = db;
+	if (sr->db != 0 &&
+	    !expect(sr, send_argv(sr, cn, deadline, 2, argv, NULL, &to, err,
+			    errlen),
+		REDIS_REPLY_STATUS, "SELECT", err, errlen))
+		return false;
+	argv[0] = "SCRIPT";
+	argv[1] = "LOAD";
+	argv[2] = script;
+	r = send_argv(sr, cn, deadline, 3, argv, NULL, &to, err, errlen);
+	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40)
+		memcpy(cn->sha, r->str, 41);
+	return expect(sr, r, REDIS_REPLY_STRING, "SCRIPT LOAD", err, errlen) &&
+	    cn->sha[0] != '\0';
+}
+
+/* connect_to - a new connection, set up, within the deadline */
+static bool
+connect_to(struct store_redis *sr, struct conn *cn, int64_t deadline,
+    char *err, size_t errlen)
+{
+	struct timeval tv;
+
+	if (!time_left(deadline, &tv)) {
+		pfl_store_error(err, errlen, "redis %s: timed out", sr->name);
+		return false;
+	}
+	cn->c = redisConnectWithTimeout(sr->host, sr->port, tv);
+	if (cn->c == NULL || cn->c->err != 0)
+		pfl_store_error(err, errlen, "redis %s: connect: %s", sr->name,
+		    cn->c ? cn->c->errstr : "out of memory");
+	else if (setup(sr, cn, deadline, err, errlen))
+		return true;
+	if (cn->c != NULL)
+		redisFree(cn->c);
+	cn->c = NULL;
+	cn->sha[0] = '\0';
+	return false;
+}
+
+/* forget_parent - drop the connections a fork left us (none are ours) */
+static void
+forget_parent(struct store_redis *sr)
+{
+	struct conn *cn, *next;
+	pid_t pid = getpid();
+
+	pthread_setspecific(sr->key, NULL);
+	pthread_mutex_lock(&sr->lock);
+	cn = sr->conns;
+	pthread_mutex_unlock(&sr->lock);
+	for (; cn != NULL; cn = next) {
+		next = cn->next;
+		if (cn->pid != pid)
+			conn_free(cn);
+	}
+}
+
+/* conn_get - this thread's connection, connected; NULL with the reason */
+static struct conn *
+conn_get(struct store_redis *sr, int64_t deadline, bool *fresh_r, char *err,
+    size_t errlen)
+{
+	struct conn *cn = pthread_getspecific(sr->key);
+
+	if (cn != NULL && cn->pid != getpid()) {
+		forget_parent(sr);
+		cn = NULL;
+	}
+	if (cn == NULL) {
+		cn = pfl_xcalloc(1, sizeof(*cn));
+		cn->owner = sr;
+		cn->pid = getpid();
+		pthread_mutex_lock(&sr->lock);
+		if ((cn->next = sr->conns) != NULL)
+			cn->next->prev = cn;
+		sr->conns = cn;
+		pthread_mutex_unlock(&sr->lock);
+		pthread_setspecific(sr->key, cn);
+	}
+	*fresh_r = cn->c == NULL;
+	if (cn->c == NULL && !connect_to(sr, cn, deadline, err, errlen))
+		return NULL;
+	return cn;
+}
+
+/* is_noscript - the server does not have our script (flushed, failover) */
+static bool
+is_noscript(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* send_request - one request on cn: the script by SHA, else by text */
+static redisReply *
+send_request(struct store_redis *sr, struct conn *cn, struct request *q,
+    int64_t deadline, bool *timeout_r, char *err, size_t errlen)
+{
+	redisReply *r;
+
+	if (q->script) {
+		q->argv[0] = "EVALSHA";
+		q->argv[1] = cn->sha;
+		q->len[0] = 7;
+		q->len[1] = strlen(cn->sha);
+	}
+	r = send_argv(sr, cn, deadline, q->argc, q->argv, q->len, timeout_r,
+	    err, errlen);
+	if (r == NULL || !q->script || !is_noscript(r))
+		return r;
+	freeReplyObject(r);
+	q->argv[0] = "EVAL";
+	q->argv[1] = script;
+	q->len[0] = 4;
+	q->len[1] = sizeof(script) - 1;
+	return send_argv(sr, cn, deadline, q->argc, q->argv, q->len, timeout_r,
+	    err, errlen);
+}
+
+/*
+ * call - a request on this thread's connection, connecting as needed;
+ * TEMPFAIL when no reply came in time or the server answered an error.
+ */
+static enum pfl_store_status
+call(struct store_redis *sr, struct request *q, int64_t deadline,
+    redisReply **r, char *err, size_t errlen)
+{
+	struct conn *cn;
+	bool fresh, timeout;
+	int tries;
+
+	for (tries = 0;; tries++) {
+		if ((cn = conn_get(sr, deadline, &fresh, err, errlen)) == NULL)
+			return PFL_STORE_TEMPFAIL;
+		*r = send_request(sr, cn, q, deadline, &timeout, err, errlen);
+		if (*r != NULL)
+			break;
+		redisFree(cn->c); /* unusable after an error */
+		cn->c = NULL;
+		/* an idle connection found dead: the server restarted */
+		if (fresh || timeout || tries > 0)
+			return PFL_STORE_TEMPFAIL;
+	}
+	if ((*r)->type != REDIS_REPLY_ERROR)
+		return PFL_STORE_OK;
+	expect(sr, *r, REDIS_REPLY_ARRAY, q->argv[0], err, errlen);
+	*r = NULL;
+	return PFL_STORE_TEMPFAIL;
+}
+
+/* key_name - "pfl:{KEY}" into buf (big enough for any valid key) */
+static size_t
+key_name(char *buf, size_t n, const char *key)
+{
+	return (size_t)snprintf(buf, n, KEY_HEAD "%s}", key);
+}
+
+/* Numbers for the script, as decimal strings. */
+struct script_args {
+	char name[PFL_STORE_KEY_MAX + 8];
+	char t[24], width[16], count[16], n[24], limit[24];
+};
+
+/*
+ * run_script - the window script in mode on key; out gets its five
+ * numbers (admitted, total, bucket, next_free, live buckets).
+ */
+static enum pfl_store_status
+run_script(struct store_redis *sr, const char *mode, const char *key,
+    const struct pfl_window *w, time_t t, uint64_t n, uint64_t limit,
+    long long out[5], char *err, size_t errlen)
+{
+	struct script_args a;
+	struct request q = { 10, { NULL, NULL, "1", a.name, mode, a.t,
+				     a.width, a.count, a.n, a.limit },
+		{ 0 }, true };
+	enum pfl_store_status s;
+	redisReply *r;
+	size_t i;
+
+	key_name(a.name, sizeof(a.name), key);
+	snprintf(a.t, sizeof(a.t), "%lld", (long long)t);
+	snprintf(a.width, sizeof(a.width), "%u", w->bucket_s);
+	snprintf(a.count, sizeof(a.count), "%u", w->nbuckets);
+	snprintf(a.n, sizeof(a.n), "%llu", (unsigned long long)n);
+	snprintf(a.limit, sizeof(a.limit), "%llu", (unsigned long long)limit);
+	for (i = 2; i < 10; i++)
+		q.len[i] = strlen(q.argv[i]);
+	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
+	     i < 5 && r->element[i]->type == REDIS_REPLY_INTEGER;
+	     i++)
+		out[i] = r->element[i]->integer;
+	freeReplyObject(r);
+	if (i == 5)
+		return PFL_STORE_OK;
+	pfl_store_error(
+	    err, errlen, "redis %s: unexpected reply from script", sr->name);
+	return PFL_STORE_TEMPFAIL;
+}
+
+/* redis_window_add - the window add as one script on the server */
+static enum pfl_store_status
+redis_window_add(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t now, uint64_t n, uint64_t limit,
+    struct pfl_window_result *r, char *err, size_t errlen)
+{
+	enum pfl_store_status s;
+	long long out[5];
+
+	s = run_script((struct store_redis *)st, "add", key, w, now, n, limit,
+	    out, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	r->admitted = out[0] == 1;
+	r->total = out[1] < 0 ? 0 : (uint64_t)out[1];
+	r->bucket = (time_t)out[2];
+	r->next_free = (time_t)out[3];
+	return PFL_STORE_OK;
+}
+
+/* redis_window_total - the window's count, changing nothing */
+static enum pfl_store_status
+redis_window_total(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t now, uint64_t *total_r, char *err,
+    size_t errlen)
+{
+	enum pfl_store_status s;
+	long long out[5];
+
+	s = run_script((struct store_redis *)st, "total", key, w, now, 0, 0,
+	    out, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	*total_r = out[1] < 0 ? 0 : (uint64_t)out[1];
+	return out[4] > 0 ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
+}
+
+/* redis_window_release - take back a reservation */
+static enum pfl_store_status
+redis_window_release(struct pfl_store *st, const char *key,
+    const struct pfl_window *w, time_t bucket, uint64_t n, char *err,
+    size_t errlen)
+{
+	long long out[5];
+
+	return run_script((struct store_redis *)st, "release", key, w, bucket,
+	    n, 0, out, err, errlen);
+}
+
+/* redis_del - forget a key */
+static enum pfl_store_status
+redis_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+	char name[PFL_STORE_KEY_MAX + 8];
+	struct request q = { 2, { "DEL", name }, { 3, 0 }, false };
+	enum pfl_store_status s;
+	redisReply *r;
+	bool gone;
+
+	q.len[1] = key_name(name, sizeof(name), key);
+	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	gone = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	freeReplyObject(r);
+	return gone ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
+}
+
+/* glob_quote - prefix with the SCAN MATCH pattern characters escaped */
+static void
+glob_quote(char *buf, size_t n, const char *prefix)
+{
+	size_t o = 0;
+
+	o = (size_t)snprintf(buf, n, "%s", KEY_HEAD);
+	for (; *prefix != '\0' && o + 3 < n; prefix++) {
+		if (strchr("*?[]\\", *prefix) != NULL)
+			buf[o++] = '\\';
+		buf[o++] = *prefix;
+	}
+	buf[o++] = '*';
+	buf[o] = '\0';
+}
+
+struct key_list {
+	char **keys;
+	size_t n, cap;
+};
+
+/* keep_names - add the store keys among SCAN's names to the list */
+static void
+keep_names(struct key_list *l, const redisReply *names, size_t plen)
+{
+	const redisReply *e;
+	size_t i, hlen = strlen(KEY_HEAD);
+
+	for (i = 0; i < names->elements; i++) {
+		e = names->element[i];
+		if (e->type != REDIS_REPLY_STRING || e->len < hlen + 1 + plen ||
+		    e->str[e->len - 1] != '}' || memchr(e->str, 0, e->len))
+			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 64;
+			l->keys = pfl_xrealloc(l->keys, l->cap * sizeof(char *));
+		}
+		l->keys[l->n++] = pfl_xstrndup(e->str + hlen, e->len - hlen - 1);
+	}
+}
+
+/* scan_step - one SCAN; *cursor moves on ("0" at the end) */
+static enum pfl_store_status
+scan_step(struct store_redis *sr, char cursor[32], const char *pattern,
+    size_t plen, struct key_list *l, int64_t deadline, char *err,
+    size_t errlen)
+{
+	struct request q = { 6,
+		{ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" },
+		{ 4, strlen(cursor), 5, strlen(pattern), 5, 4 }, false };
+	enum pfl_store_status s;
+	redisReply *r;
+
+	if ((s = call(sr, &q, deadline, &r, err, errlen)) != PFL_STORE_OK)
+		return s;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len >= 32 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		pfl_store_error(
+		    err, errlen, "redis %s: unexpected SCAN reply", sr->name);
+		return PFL_STORE_TEMPFAIL;
+	}
+	memcpy(cursor, r->element[0]->str, r->element[0]->len);
+	cursor[r->element[0]->len] = '\0';
+	keep_names(l, r->element[1], plen);
+	freeReplyObject(r);
+	return PFL_STORE_OK;
+}
+
+/* by_name - qsort order of key pointers */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* redis_list - SCAN for the prefix, then fn once per key in order */
+static enum pfl_store_status
+redis_list(struct pfl_store *st, const char *prefix,
+    int (*fn)(const char *, void *), void *arg, char *err, size_t errlen)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+	int64_t deadline = now_ms() + sr->base.timeout_ms;
+	char cursor[32] = "0", *pattern;
+	size_t i, plen = strlen(prefix), n = 2 * plen + 8;
+	struct key_list l = { NULL, 0, 0 };
+	enum pfl_store_status s;
+	bool stop = false;
+
+	pattern = pfl_xmalloc(n);
+	glob_quote(pattern, n, prefix);
+	do
+		s = scan_step(sr, cursor, pattern, plen, &l, deadline, err,
+		    errlen);
+	while (s == PFL_STORE_OK && strcmp(cursor, "0") != 0);
+	free(pattern);
+	qsort(l.keys, l.n, sizeof(char *), by_name);
+	for (i = 0; i < l.n; i++) {
+		/* SCAN may name a key twice */
+		if (s == PFL_STORE_OK && !stop &&
+		    (i == 0 || strcmp(l.keys[i], l.keys[i - 1]) != 0) &&
+		    fn(l.keys[i], arg) != 0)
+			stop = true;
+		free(l.keys[i]);
+	}
+	free(l.keys);
+	return s;
+}
+
+const struct pfl_store_ops pfl_store_redis_ops = {
+	.kind = redis_kind,
+	.open = redis_open,
+	.close = redis_close,
+	.window_add = redis_window_add,
+	.window_total = redis_window_total,
+	.window_release = redis_window_release,
+	.del = redis_del,
+	.list = redis_list,
+};

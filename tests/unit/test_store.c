@@ -1,0 +1,1188 @@
+/*
+ * test_store - the budget counters on every backend built: the window
+ * contract with exact numbers, a property test of the invariant (no
+ * interval of the window's length ever holds more admitted, unreleased
+ * units than the limit) over random arrivals with a fake clock, exact
+ * limits under threads and processes, LMDB persistence, map growth and
+ * sweeping, and Redis failures bounded by the timeout.
+ *
+ * The Redis parts start their own redis-server on a free loopback port.
+ * When it is missing they fail under CI=true and are skipped otherwise.
+ */
+#include <autoconfig.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "store_private.h"
+
+#define T0	   1700000003 /* a fake "now", not aligned to any bucket */
+#define TIMEOUT_MS 1000
+
+static const char *const kinds[] = { "memory", "lmdb", "redis" };
+
+/* --- fixture: a temp dir and our own redis-server ------------------------- */
+
+static struct {
+	char dir[64];	 /* for LMDB files */
+	pid_t redis_pid; /* 0: no server */
+	int redis_port;
+	int serial; /* makes file names unique */
+} fx;
+
+/* free_port - a loopback TCP port nobody listens on (right now) */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		fail_msg("cannot find a free port: %s", strerror(errno));
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* reply_done - has buf a whole RESP reply (a line, or a bulk string)? */
+static bool
+reply_done(const char *buf)
+{
+	const char *eol = strstr(buf, "\r\n");
+
+	if (eol == NULL)
+		return false;
+	if (buf[0] != '$' || atoi(buf + 1) < 0)
+		return true;
+	return strstr(eol + 2, "\r\n") != NULL;
+}
+
+/* raw - one inline command to a redis on port; false when none answers */
+static bool
+raw(int port, const char *cmd, char *buf, size_t n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { 1, 0 };
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	buf[0] = '\0';
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) ||
+	    write(fd, "\r\n", 2) != 2) {
+		close(fd);
+		return false;
+	}
+	while (got + 1 < n && !reply_done(buf) &&
+	    (r = read(fd, buf + got, n - 1 - got)) > 0) {
+		got += (size_t)r;
+		buf[got] = '\0';
+	}
+	close(fd);
+	return got > 0;
+}
+
+/* in_path - is an executable of this name on PATH? */
+static bool
+in_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char file[512];
+
+	for (p = path ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
+		end = p + strcspn(p, ":");
+		snprintf(file, sizeof(file), "%.*s/%s", (int)(end - p), p,
+		    name);
+		if (access(file, X_OK) == 0)
+			return true;
+		if (*end == ':')
+			end++;
+	}
+	return false;
+}
+
+/* start_redis - our own redis-server on port; its pid, or 0 */
+static pid_t
+start_redis(int port)
+{
+	char p[16], buf[64];
+	pid_t pid;
+	int i;
+
+	snprintf(p, sizeof(p), "%d", port);
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		execlp("redis-server", "redis-server", "--port", p, "--bind",
+		    "127.0.0.1", "--save", "", "--appendonly", "no",
+		    "--daemonize", "no", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 100; i++) {
+		if (raw(port, "PING", buf, sizeof(buf)) &&
+		    strncmp(buf, "+PONG", 5) == 0)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return 0;
+		usleep(50000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return 0;
+}
+
+/* stop_redis - stop a server we started */
+static void
+stop_redis(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* in_ci - are we under CI (a missing dependency fails there)? */
+static bool
+in_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci != NULL && strcmp(ci, "true") == 0;
+}
+
+/* group_setup - the temp dir and, when it can be had, the redis server */
+static int
+group_setup(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN); /* a dying server must not kill the test */
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(fx.dir) == NULL)
+		return -1;
+	if (pfl_store_backend_built("redis") && in_path("redis-server")) {
+		fx.redis_port = free_port();
+		fx.redis_pid = start_redis(fx.redis_port);
+	}
+	return 0;
+}
+
+/* group_teardown - stop the server, remove the temp dir */
+static int
+group_teardown(void **state)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dir;
+
+	(void)state;
+	stop_redis(fx.redis_pid);
+	if ((dir = opendir(fx.dir)) != NULL) {
+		while ((d = readdir(dir)) != NULL) {
+			snprintf(path, sizeof(path), "%s/%s", fx.dir, d->d_name);
+			if (d->d_name[0] != '.')
+				unlink(path);
+		}
+		closedir(dir);
+	}
+	rmdir(fx.dir);
+	return 0;
+}
+
+/*
+ * usable - can the tests run this backend? A Redis backend without a
+ * server fails under CI and is skipped (with a message) otherwise.
+ */
+static bool
+usable(const char *kind)
+{
+	if (!pfl_store_backend_built(kind))
+		return false;
+	if (strcmp(kind, "redis") != 0 || fx.redis_pid > 0)
+		return true;
+	if (in_ci())
+		fail_msg("redis-server is needed (CI=true) but did not start");
+	print_message("# redis part skipped: no redis-server on PATH\n");
+	return false;
+}
+
+/* spec_for - a spec of a new, empty store of this kind */
+static void
+spec_for(const char *kind, char *buf, size_t n)
+{
+	if (strcmp(kind, "memory") == 0)
+		snprintf(buf, n, "memory");
+	else if (strcmp(kind, "lmdb") == 0)
+		snprintf(buf, n, "lmdb:%s/s%d.lmdb", fx.dir, ++fx.serial);
+	else
+		snprintf(buf, n, "redis://127.0.0.1:%d/0",
+		    fx.redis_port > 0 ? fx.redis_port : 1);
+}
+
+/* open_spec - open a spec, expecting success */
+static struct pfl_store *
+open_spec(const char *spec)
+{
+	char err[256] = "";
+	struct pfl_store *st = pfl_store_open(spec, TIMEOUT_MS, err, sizeof(err));
+
+	if (st == NULL)
+		fail_msg("cannot open %s: %s", spec, err);
+	return st;
+}
+
+/* add - a window add that must not fail */
+static struct pfl_window_result
+add(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
+    time_t now, uint64_t n, uint64_t limit)
+{
+	struct pfl_window w = { b, nb };
+	struct pfl_window_result r;
+	char err[256] = "";
+
+	if (pfl_store_window_add(st, key, &w, now, n, limit, &r, err,
+		sizeof(err)) != PFL_STORE_OK)
+		fail_msg("%s add %s: %s", pfl_store_kind(st), key, err);
+	return r;
+}
+
+/* total - the window's count, or -1 for NOTFOUND */
+static long long
+total(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
+    time_t now)
+{
+	struct pfl_window w = { b, nb };
+	enum pfl_store_status s;
+	char err[256] = "";
+	uint64_t t = 99;
+
+	s = pfl_store_window_total(st, key, &w, now, &t, err, sizeof(err));
+	if (s == PFL_STORE_NOTFOUND) {
+		assert_int_equal(t, 0);
+		return -1;
+	}
+	if (s != PFL_STORE_OK)
+		fail_msg("%s total %s: %s", pfl_store_kind(st), key, err);
+	return (long long)t;
+}
+
+/* release - give back n to a bucket, which must not fail */
+static void
+release(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
+    time_t bucket, uint64_t n)
+{
+	struct pfl_window w = { b, nb };
+	char err[256] = "";
+
+	if (pfl_store_window_release(st, key, &w, bucket, n, err,
+		sizeof(err)) != PFL_STORE_OK)
+		fail_msg("%s release %s: %s", pfl_store_kind(st), key, err);
+}
+
+/* --- the interface: specs, kinds, arguments --------------------------------- */
+
+static void
+test_specs(void **state)
+{
+	static const char *const bad_redis[] = { "redis://", "redis://h:0",
+		"redis://h:99999", "redis://h/x", "redis://[::1", "redis://h:1x" };
+	char err[256], spec[300];
+	struct pfl_store *st;
+	size_t i;
+
+	(void)state;
+	assert_true(pfl_store_backend_built("memory"));
+	assert_false(pfl_store_backend_built("nosuch"));
+#ifdef HAVE_LMDB
+	assert_true(pfl_store_backend_built("lmdb"));
+#else
+	assert_false(pfl_store_backend_built("lmdb"));
+#endif
+#ifdef HAVE_HIREDIS
+	assert_true(pfl_store_backend_built("redis"));
+#else
+	assert_false(pfl_store_backend_built("redis"));
+#endif
+	assert_null(pfl_store_open("memcache:x", 100, err, sizeof(err)));
+	assert_non_null(strstr(err, "unknown store"));
+	assert_null(pfl_store_open("memory:x", 100, err, sizeof(err)));
+	assert_null(pfl_store_open("bogus", 100, NULL, 0));
+	st = pfl_store_open("memory", 0, NULL, 0);
+	assert_non_null(st);
+	pfl_store_close(&st);
+	pfl_store_close(&st); /* a NULL handle is fine */
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		spec_for(kinds[i], spec, sizeof(spec));
+		err[0] = '\0';
+		st = pfl_store_open(spec, 100, err, sizeof(err));
+		if (pfl_store_backend_built(kinds[i])) {
+			/* no server is contacted at open */
+			assert_non_null(st);
+			assert_string_equal(pfl_store_kind(st), kinds[i]);
+			pfl_store_close(&st);
+			assert_null(st);
+		} else {
+			assert_null(st);
+			assert_non_null(strstr(err, "built without"));
+		}
+	}
+	if (pfl_store_backend_built("redis")) {
+		for (i = 0; i < sizeof(bad_redis) / sizeof(bad_redis[0]); i++) {
+			err[0] = '\0';
+			assert_null(pfl_store_open(
+			    bad_redis[i], 100, err, sizeof(err)));
+			assert_non_null(strstr(err, "expected redis://"));
+		}
+		st = open_spec("redis://:secret@[::1]:6380/3");
+		pfl_store_close(&st);
+		st = open_spec("redis://user:pw@localhost");
+		pfl_store_close(&st);
+	}
+	if (pfl_store_backend_built("lmdb")) {
+		assert_null(pfl_store_open(
+		    "lmdb:/nonexistent/dir/x.lmdb", 100, err, sizeof(err)));
+		assert_non_null(strstr(err, "/nonexistent/dir"));
+		snprintf(spec, sizeof(spec), "lmdb:%s", fx.dir);
+		assert_null(pfl_store_open(spec, 100, err, sizeof(err)));
+		assert_non_null(strstr(err, "not a regular file"));
+	}
+}
+
+static void
+test_bad_arguments(void **state)
+{
+	struct pfl_store *st = open_spec("memory");
+	struct pfl_window w = { 10, 6 }, none = { 0, 6 }, huge = { 1u << 20,
+		1u << 20 };
+	struct pfl_window_result r;
+	char err[256], longkey[600];
+	uint64_t t;
+
+	(void)state;
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_int_equal(pfl_store_window_add(st, "", &w, T0, 1, 5, &r, err,
+			     sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "empty key"));
+	assert_int_equal(pfl_store_window_add(st, longkey, &w, T0, 1, 5, &r,
+			     err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(pfl_store_window_add(st, "k", &none, T0, 1, 5, &r,
+			     err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(pfl_store_window_add(st, "k", &huge, T0, 1, 5, &r,
+			     err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(
+	    pfl_store_window_add(st, "k", &w, -1, 1, 5, &r, NULL, 0),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(
+	    pfl_store_window_total(st, "", &w, T0, &t, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(pfl_store_delete(st, "", err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	/* nothing was stored by the refused calls */
+	assert_int_equal(total(st, "k", 10, 6, T0), -1);
+	pfl_store_close(&st);
+}
+
+/* --- the contract, with exact numbers, on every backend ----------------------- */
+
+struct seen {
+	char keys[8][64];
+	int n, stop_after;
+};
+
+/* collect_key - list callback: remember the key; stop when told */
+static int
+collect_key(const char *key, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8)
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
+	s->n++;
+	return s->stop_after > 0 && s->n >= s->stop_after;
+}
+
+/* contract - the window rules on one backend (keys under prefix p) */
+static void
+contract(struct pfl_store *st, const char *p)
+{
+	struct pfl_window_result r;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s/w", p);
+	assert_int_equal(total(st, key, 10, 6, 100), -1);
+	r = add(st, key, 10, 6, 100, 2, 5);
+	assert_true(r.admitted);
+	assert_int_equal(r.total, 0);
+	assert_int_equal(r.bucket, 100);
+	assert_int_equal(r.next_free, 0);
+	r = add(st, key, 10, 6, 105, 2, 5);
+	assert_true(r.admitted);
+	assert_int_equal(r.total, 2);
+	assert_int_equal(r.bucket, 100);
+	/* at 161 the window is [101, 161]: bucket [100, 110) counts whole */
+	r = add(st, key, 10, 6, 161, 2, 5);
+	assert_false(r.admitted);
+	assert_int_equal(r.total, 4);
+	assert_int_equal(r.next_free, 170);
+	assert_int_equal(total(st, key, 10, 6, 161), 4);
+	r = add(st, key, 10, 6, 169, 1, 5);
+	assert_true(r.admitted);
+	assert_int_equal(r.bucket, 160);
+	/* at 170 the bucket of 100 is out */
+	r = add(st, key, 10, 6, 170, 4, 5);
+	assert_true(r.admitted);
+	assert_int_equal(r.total, 1);
+	assert_int_equal(r.bucket, 170);
+	assert_int_equal(total(st, key, 10, 6, 170), 5);
+	/* never admitted: more than the limit */
+	r = add(st, key, 10, 6, 170, 6, 5);
+	assert_false(r.admitted);
+	assert_int_equal(r.next_free, 0);
+	/* releases: a live bucket, a dropped one, more than a bucket has */
+	release(st, key, 10, 6, 170, 4);
+	assert_int_equal(total(st, key, 10, 6, 170), 1);
+	release(st, key, 10, 6, 100, 3);
+	release(st, key, 10, 6, 170, 1); /* bucket 170 now empty */
+	release(st, key, 10, 6, 160, 7);
+	assert_int_equal(total(st, key, 10, 6, 170), -1);
+	/* the released units are free again */
+	r = add(st, key, 10, 6, 171, 5, 5);
+	assert_true(r.admitted);
+	assert_int_equal(r.total, 0);
+	/* a window of one bucket: next_free is the next bucket's start */
+	snprintf(key, sizeof(key), "%s/one", p);
+	r = add(st, key, 60, 1, 1000, 3, 3);
+	assert_true(r.admitted);
+	r = add(st, key, 60, 1, 1079, 1, 3);
+	assert_false(r.admitted);
+	assert_int_equal(r.next_free, 1080);
+	assert_true(add(st, key, 60, 1, 1080, 3, 3).admitted);
+	/* n = 0 is admitted within the limit and stores nothing new */
+	assert_true(add(st, key, 60, 1, 1080, 0, 3).admitted);
+	assert_false(add(st, key, 60, 1, 1080, 0, 2).admitted);
+	assert_int_equal(total(st, key, 60, 1, 1080), 3);
+}
+
+/* listing - delete and list by prefix on one backend */
+static void
+listing(struct pfl_store *st, const char *p)
+{
+	static const char *const names[] = { "list/c", "list/a", "list/b",
+		"lis", "other/x" };
+	struct seen s = { .n = 0 };
+	char key[64], prefix[64], err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(key, sizeof(key), "%s/%s", p, names[i]);
+		assert_true(add(st, key, 10, 6, T0, 1, 5).admitted);
+	}
+	snprintf(prefix, sizeof(prefix), "%s/list/", p);
+	assert_int_equal(
+	    pfl_store_list(st, prefix, collect_key, &s, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(s.n, 3);
+	snprintf(key, sizeof(key), "%s/list/a", p);
+	assert_string_equal(s.keys[0], key);
+	snprintf(key, sizeof(key), "%s/list/b", p);
+	assert_string_equal(s.keys[1], key);
+	snprintf(key, sizeof(key), "%s/list/c", p);
+	assert_string_equal(s.keys[2], key);
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 1;
+	assert_int_equal(
+	    pfl_store_list(st, prefix, collect_key, &s, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(s.n, 1);
+	/* delete: present, then gone */
+	snprintf(key, sizeof(key), "%s/list/b", p);
+	assert_int_equal(
+	    pfl_store_delete(st, key, err, sizeof(err)), PFL_STORE_OK);
+	assert_int_equal(
+	    pfl_store_delete(st, key, err, sizeof(err)), PFL_STORE_NOTFOUND);
+	assert_int_equal(total(st, key, 10, 6, T0), -1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    pfl_store_list(st, prefix, collect_key, &s, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(s.n, 2);
+	/* glob characters in a prefix are plain characters */
+	memset(&s, 0, sizeof(s));
+	snprintf(prefix, sizeof(prefix), "%s/list/*", p);
+	assert_int_equal(
+	    pfl_store_list(st, prefix, collect_key, &s, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(s.n, 0);
+}
+
+static void
+test_contract(void **state)
+{
+	char spec[300];
+	struct pfl_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st = open_spec(spec);
+		contract(st, kinds[i]);
+		listing(st, kinds[i]);
+		pfl_store_close(&st);
+	}
+}
+
+/* --- the property test ------------------------------------------------------ */
+
+struct event {
+	time_t t;
+	uint64_t n;
+	time_t bucket;
+	bool released;
+};
+
+/* One key with its window and everything admitted on it. */
+struct model {
+	char key[64];
+	struct pfl_window w;
+	uint64_t limit;
+	struct event *ev;
+	size_t nev, cap;
+};
+
+/* rnd - xorshift64*: the same sequence for the same seed */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+/*
+ * expected - the window's count at t by the definition: units not
+ * released whose bucket ends above the window's lower edge (t's bucket
+ * start minus the window). Event times only grow, so none is above t.
+ */
+static uint64_t
+expected(const struct model *m, time_t t)
+{
+	int64_t b = m->w.bucket_s, lower = t - t % b - b * m->w.nbuckets;
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = m->nev; i > 0 && m->ev[i - 1].t >= lower; i--)
+		if (!m->ev[i - 1].released)
+			sum += m->ev[i - 1].n;
+	return sum;
+}
+
+/*
+ * check_invariant - no closed interval [a, a + W], for every a at
+ * one-second steps over the history, holds more live units than the
+ * limit.
+ */
+static void
+check_invariant(const struct model *m)
+{
+	int64_t w = (int64_t)m->w.bucket_s * m->w.nbuckets;
+	time_t first = m->ev[0].t, last = m->ev[m->nev - 1].t;
+	size_t len = (size_t)(last - first) + 1, i;
+	uint64_t *prefix = calloc(len + 1, sizeof(*prefix)), in;
+	int64_t a, lo, hi;
+
+	assert_non_null(prefix);
+	for (i = 0; i < m->nev; i++)
+		if (!m->ev[i].released)
+			prefix[m->ev[i].t - first + 1] += m->ev[i].n;
+	for (i = 1; i <= len; i++)
+		prefix[i] += prefix[i - 1];
+	for (a = first - w; a <= last; a++) {
+		lo = a < first ? first : a;
+		hi = a + w > last ? last : a + w;
+		in = prefix[hi - first + 1] - prefix[lo - first];
+		if (in > m->limit)
+			fail_msg("%s: [%lld, %lld] holds %llu > limit %llu",
+			    m->key, (long long)a, (long long)(a + w),
+			    (unsigned long long)in,
+			    (unsigned long long)m->limit);
+	}
+	free(prefix);
+}
+
+/* record - remember an admitted add */
+static void
+record(struct model *m, time_t t, uint64_t n, time_t bucket)
+{
+	if (m->nev == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 256;
+		m->ev = realloc(m->ev, m->cap * sizeof(*m->ev));
+		assert_non_null(m->ev);
+	}
+	m->ev[m->nev++] = (struct event){ t, n, bucket, false };
+}
+
+/* step_add - one add, checked against the definition and the invariant */
+static bool
+step_add(struct pfl_store *st, struct model *m, time_t t, uint64_t n)
+{
+	uint64_t want = expected(m, t);
+	struct pfl_window_result r = add(
+	    st, m->key, m->w.bucket_s, m->w.nbuckets, t, n, m->limit);
+	bool fits = n <= m->limit && want + n <= m->limit;
+
+	assert_int_equal(r.total, want);
+	assert_int_equal(r.admitted, fits);
+	if (fits) {
+		assert_int_equal(r.bucket, t - t % m->w.bucket_s);
+		assert_int_equal(r.next_free, 0);
+		if (n > 0) {
+			record(m, t, n, r.bucket);
+			check_invariant(m);
+		}
+	} else if (n > m->limit) {
+		assert_int_equal(r.next_free, 0);
+	} else {
+		/* the first second at which n fits, if nothing else comes */
+		assert_true(r.next_free > t);
+		assert_true(expected(m, r.next_free) + n <= m->limit);
+		assert_true(expected(m, r.next_free - 1) + n > m->limit);
+	}
+	return fits;
+}
+
+/* step_release - give back one recent reservation */
+static void
+step_release(struct pfl_store *st, struct model *m, uint64_t *seed)
+{
+	struct event *e;
+
+	if (m->nev == 0)
+		return;
+	e = &m->ev[m->nev - 1 - rnd(seed) % (m->nev < 40 ? m->nev : 40)];
+	if (e->released)
+		return;
+	release(st, m->key, m->w.bucket_s, m->w.nbuckets, e->bucket, e->n);
+	e->released = true;
+}
+
+/* gap - how far the fake clock moves: mostly bursts, some quiet spells */
+static time_t
+gap(uint64_t *seed)
+{
+	uint64_t x = rnd(seed) % 100;
+
+	if (x < 60)
+		return 0;
+	if (x < 90)
+		return (time_t)(1 + rnd(seed) % 4);
+	if (x < 98)
+		return (time_t)(5 + rnd(seed) % 26);
+	return (time_t)(rnd(seed) % 700);
+}
+
+/* property - random arrivals on several keys and window shapes */
+static void
+property(struct pfl_store *st, const char *kind, uint64_t seed)
+{
+	struct model m[] = {
+		{ .w = { 1, 10 }, .limit = 6 },
+		{ .w = { 5, 12 }, .limit = 25 },
+		{ .w = { 60, 5 }, .limit = 40 },
+		{ .w = { 7, 3 }, .limit = 5 },
+		{ .w = { 3600, 1 }, .limit = 100 },
+	};
+	size_t nm = sizeof(m) / sizeof(m[0]), i, k, admitted = 0, refused = 0;
+	time_t t = T0;
+	uint64_t n;
+
+	for (k = 0; k < nm; k++)
+		snprintf(m[k].key, sizeof(m[k].key), "%s/prop/%zu/%llu", kind,
+		    k, (unsigned long long)seed);
+	for (i = 0; i < 4000; i++) {
+		t += gap(&seed);
+		k = rnd(&seed) % nm;
+		if (rnd(&seed) % 10 == 0) {
+			step_release(st, &m[k], &seed);
+			continue;
+		}
+		n = rnd(&seed) % 50 == 0 ? m[k].limit + 1 : 1 + rnd(&seed) % 3;
+		if (step_add(st, &m[k], t, n))
+			admitted++;
+		else
+			refused++;
+		if (rnd(&seed) % 20 == 0) {
+			uint64_t want = expected(&m[k], t);
+
+			assert_int_equal(total(st, m[k].key, m[k].w.bucket_s,
+					     m[k].w.nbuckets, t),
+			    want == 0 ? -1 : (long long)want);
+		}
+	}
+	/* both outcomes were exercised, many times */
+	assert_true(admitted > 500);
+	assert_true(refused > 500);
+	for (k = 0; k < nm; k++)
+		free(m[k].ev);
+}
+
+static void
+test_property(void **state)
+{
+	const char *env = getenv("PFL_TEST_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 10) : 20240611;
+	char spec[300];
+	struct pfl_store *st;
+	size_t i;
+
+	(void)state;
+	print_message("# property seed %llu (PFL_TEST_SEED)\n",
+	    (unsigned long long)seed);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st = open_spec(spec);
+		property(st, kinds[i], seed | 1);
+		pfl_store_close(&st);
+	}
+}
+
+/* --- exact limits under contention ------------------------------------------ */
+
+#define RACE_LIMIT 1000
+#define RACE_TRIES 400
+
+struct racer {
+	struct pfl_store *st;
+	const char *key;
+	int admitted, failed;
+	pthread_barrier_t *start; /* NULL: go at once */
+};
+
+/* race - try RACE_TRIES adds of 1 at the same fake second */
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	struct pfl_window w = { 60, 60 };
+	struct pfl_window_result res;
+	char err[256];
+	int i;
+
+	if (r->start != NULL)
+		pthread_barrier_wait(r->start);
+	for (i = 0; i < RACE_TRIES; i++) {
+		if (pfl_store_window_add(r->st, r->key, &w, T0, 1, RACE_LIMIT,
+			&res, err, sizeof(err)) != PFL_STORE_OK)
+			r->failed++;
+		else if (res.admitted)
+			r->admitted++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct racer r[4];
+	pthread_barrier_t start;
+	pthread_t th[4];
+	char spec[300], key[64];
+	struct pfl_store *st[2];
+	size_t i, j;
+	int sum;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		/* two handles on one store, as after a reload (memory: one) */
+		st[0] = open_spec(spec);
+		st[1] = strcmp(kinds[i], "memory") ? open_spec(spec) : st[0];
+		snprintf(key, sizeof(key), "%s/race", kinds[i]);
+		pthread_barrier_init(&start, NULL, 4);
+		for (j = 0; j < 4; j++) {
+			r[j] = (struct racer){ st[j % 2], key, 0, 0, &start };
+			assert_int_equal(
+			    pthread_create(&th[j], NULL, race, &r[j]), 0);
+		}
+		for (j = 0, sum = 0; j < 4; j++) {
+			pthread_join(th[j], NULL);
+			assert_int_equal(r[j].failed, 0);
+			sum += r[j].admitted;
+		}
+		pthread_barrier_destroy(&start);
+		assert_int_equal(sum, RACE_LIMIT);
+		assert_int_equal(total(st[0], key, 60, 60, T0), RACE_LIMIT);
+		if (st[1] != st[0])
+			pfl_store_close(&st[1]);
+		/* the other handle still works after one was closed */
+		assert_int_equal(total(st[0], key, 60, 60, T0), RACE_LIMIT);
+		pfl_store_close(&st[0]);
+	}
+}
+
+/* --- LMDB: processes, restarts, growth, sweeping ------------------------------ */
+
+/* need_lmdb - skip when LMDB was not built */
+static void
+need_lmdb(void)
+{
+	if (!pfl_store_backend_built("lmdb")) {
+		print_message("# LMDB backend not built\n");
+		skip();
+	}
+}
+
+static void
+test_lmdb_processes(void **state)
+{
+	struct racer r = { NULL, "procs", 0, 0, NULL };
+	char spec[300];
+	pid_t kids[3];
+	int fds[2], i, sum, got, status;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	r.st = open_spec(spec);
+	/* used before fork: the children must not use this environment */
+	assert_int_equal(total(r.st, "procs", 60, 60, T0), -1);
+	assert_int_equal(pipe(fds), 0);
+	for (i = 0; i < 3; i++) {
+		if ((kids[i] = fork()) == 0) {
+			race(&r);
+			got = r.failed ? -1000 : r.admitted;
+			(void)!write(fds[1], &got, sizeof(got));
+			pfl_store_close(&r.st);
+			_exit(0);
+		}
+		assert_true(kids[i] > 0);
+	}
+	race(&r);
+	assert_int_equal(r.failed, 0);
+	sum = r.admitted;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(read(fds[0], &got, sizeof(got)), sizeof(got));
+		sum += got;
+		waitpid(kids[i], &status, 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(sum, RACE_LIMIT);
+	assert_int_equal(total(r.st, "procs", 60, 60, T0), RACE_LIMIT);
+	pfl_store_close(&r.st);
+}
+
+static void
+test_lmdb_restart(void **state)
+{
+	char spec[300], cwd[512];
+	struct pfl_store *st;
+	struct pfl_window_result res;
+
+	(void)state;
+	need_lmdb();
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	spec_for("lmdb", spec, sizeof(spec));
+	st = open_spec(spec);
+	assert_true(add(st, "day", 3600, 24, T0, 1500, 2000).admitted);
+	assert_true(add(st, "day", 3600, 24, T0 + 7200, 400, 2000).admitted);
+	pfl_store_close(&st);
+	st = open_spec(spec);
+	assert_int_equal(total(st, "day", 3600, 24, T0 + 7200), 1900);
+	res = add(st, "day", 3600, 24, T0 + 7300, 101, 2000);
+	assert_false(res.admitted);
+	assert_int_equal(res.total, 1900);
+	assert_true(add(st, "day", 3600, 24, T0 + 7300, 100, 2000).admitted);
+	pfl_store_close(&st);
+	/* a relative path is made absolute at open */
+	assert_int_equal(chdir(fx.dir), 0);
+	st = open_spec("lmdb:restart-rel.lmdb");
+	assert_int_equal(chdir("/"), 0);
+	assert_true(add(st, "rel", 60, 1, T0, 1, 1).admitted);
+	pfl_store_close(&st);
+	snprintf(spec, sizeof(spec), "lmdb:%s/restart-rel.lmdb", fx.dir);
+	st = open_spec(spec);
+	assert_int_equal(total(st, "rel", 60, 1, T0), 1);
+	pfl_store_close(&st);
+	assert_int_equal(chdir(cwd), 0);
+}
+
+/* count_keys - list callback: count */
+static int
+count_keys(const char *key, void *arg)
+{
+	(void)key;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_lmdb_growth(void **state)
+{
+	char spec[300], key[500], err[256];
+	struct pfl_store *st;
+	struct stat sb;
+	int i, n = 0;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	st = open_spec(spec);
+	memset(key, 'g', sizeof(key));
+	/* about 2 MB of keys: the 1 MiB map has to grow at least once */
+	for (i = 0; i < 4000; i++) {
+		snprintf(key + 440, sizeof(key) - 440, "/%05d", i);
+		assert_true(add(st, key, 60, 10, T0, 1 + i % 7, 10).admitted);
+	}
+	assert_int_equal(stat(spec + 5, &sb), 0);
+	assert_true(sb.st_size > (1 << 20));
+	assert_int_equal(pfl_store_list(st, "ggg", count_keys, &n, err,
+			     sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(n, 4000);
+	snprintf(key + 440, sizeof(key) - 440, "/%05d", 3999);
+	assert_int_equal(total(st, key, 60, 10, T0), 1 + 3999 % 7);
+	pfl_store_close(&st);
+}
+
+static void
+test_lmdb_sweep(void **state)
+{
+	char spec[300], key[64], err[256];
+	struct pfl_store *st;
+	int i, n = 0;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	st = open_spec(spec);
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "old/%02d", i);
+		assert_true(add(st, key, 10, 6, 1000, 1, 5).admitted);
+	}
+	/* still within the window: the sweep keeps them */
+	for (i = 0; i < 10; i++)
+		assert_true(add(st, "new", 10, 6, 1030, 1, 100).admitted);
+	assert_int_equal(pfl_store_list(st, "old/", count_keys, &n, err,
+			     sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(n, 50);
+	/* long after: each add sweeps a few; all 50 are gone in 8 adds */
+	for (i = 0; i < 8; i++)
+		assert_true(add(st, "new", 10, 6, 5000, 1, 100).admitted);
+	n = 0;
+	assert_int_equal(pfl_store_list(st, "old/", count_keys, &n, err,
+			     sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(total(st, "new", 10, 6, 5000), 8);
+	pfl_store_close(&st);
+}
+
+/* --- Redis: unreachable, silent, restarted, layout ---------------------------- */
+
+/* need_redis - skip unless the Redis backend is built and a server runs */
+static void
+need_redis(void)
+{
+	if (!pfl_store_backend_built("redis")) {
+		print_message("# Redis backend not built\n");
+		skip();
+	}
+	if (!usable("redis"))
+		skip();
+}
+
+/* elapsed_ms - milliseconds since start */
+static long
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* timed_add - one add with a 300 ms timeout; its status and duration */
+static enum pfl_store_status
+timed_add(const char *spec, long *ms, char *err, size_t n)
+{
+	struct pfl_window w = { 60, 60 };
+	struct pfl_window_result r;
+	enum pfl_store_status s;
+	struct pfl_store *st;
+	struct timespec start;
+
+	st = pfl_store_open(spec, 300, err, n);
+	assert_non_null(st);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	s = pfl_store_window_add(st, "k", &w, T0, 1, 10, &r, err, n);
+	*ms = elapsed_ms(&start);
+	pfl_store_close(&st);
+	return s;
+}
+
+static void
+test_redis_unreachable(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	char spec[128], err[256];
+	long ms;
+	int fd;
+
+	(void)state;
+	if (!pfl_store_backend_built("redis")) {
+		print_message("# Redis backend not built\n");
+		skip();
+	}
+	/* nobody listens: refused at once */
+	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/0", free_port());
+	assert_int_equal(timed_add(spec, &ms, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "connect"));
+	assert_true(ms < 300);
+	/* a listener that never answers: bounded by the timeout */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/0",
+	    ntohs(sa.sin_port));
+	assert_int_equal(timed_add(spec, &ms, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	close(fd);
+	if (strstr(err, "timed out") == NULL)
+		fail_msg("not a timeout: %s (%ld ms)", err, ms);
+	assert_true(ms >= 250);
+	assert_true(ms < 600);
+}
+
+static void
+test_redis_restart(void **state)
+{
+	char spec[128], buf[256], err[256];
+	struct pfl_window w = { 60, 60 };
+	struct pfl_window_result r;
+	struct pfl_store *st;
+	int port;
+	pid_t pid;
+
+	(void)state;
+	need_redis();
+	port = free_port();
+	assert_true((pid = start_redis(port)) > 0);
+	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/2", port);
+	st = open_spec(spec);
+	assert_true(add(st, "restart", 60, 60, T0, 1, 10).admitted);
+	/* the script flushed from the server: EVAL takes over */
+	assert_true(raw(port, "SCRIPT FLUSH", buf, sizeof(buf)));
+	assert_true(add(st, "restart", 60, 60, T0, 1, 10).admitted);
+	assert_int_equal(total(st, "restart", 60, 60, T0), 2);
+	/* the server goes away: TEMPFAIL, not a hang or a crash */
+	stop_redis(pid);
+	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10,
+			     &r, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10,
+			     &r, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	/* it comes back (empty: no persistence): the next call reconnects */
+	assert_true((pid = start_redis(port)) > 0);
+	assert_true(add(st, "restart", 60, 60, T0, 1, 10).admitted);
+	assert_int_equal(total(st, "restart", 60, 60, T0), 1);
+	/* restarted under an idle connection: retried within the call */
+	stop_redis(pid);
+	assert_true((pid = start_redis(port)) > 0);
+	assert_true(add(st, "restart", 60, 60, T0, 1, 10).admitted);
+	pfl_store_close(&st);
+	stop_redis(pid);
+}
+
+static void
+test_redis_layout(void **state)
+{
+	char spec[128], buf[256];
+	struct pfl_store *st;
+
+	(void)state;
+	need_redis();
+	spec_for("redis", spec, sizeof(spec));
+	st = open_spec(spec);
+	assert_true(add(st, "lay/out", 10, 6, T0, 3, 10).admitted);
+	pfl_store_close(&st);
+	/* one hash per key under a hash tag, a field per bucket */
+	assert_true(raw(fx.redis_port, "HGET pfl:{lay/out} 1700000000:10", buf,
+	    sizeof(buf)));
+	assert_string_equal(buf, "$1\r\n3\r\n");
+	assert_true(raw(fx.redis_port, "TTL pfl:{lay/out}", buf, sizeof(buf)));
+	assert_true(buf[0] == ':' && atoi(buf + 1) > 60 && atoi(buf + 1) <= 70);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_specs),
+		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_contract),
+		cmocka_unit_test(test_property),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_lmdb_processes),
+		cmocka_unit_test(test_lmdb_restart),
+		cmocka_unit_test(test_lmdb_growth),
+		cmocka_unit_test(test_lmdb_sweep),
+		cmocka_unit_test(test_redis_unreachable),
+		cmocka_unit_test(test_redis_restart),
+		cmocka_unit_test(test_redis_layout),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
