@@ -262,8 +262,8 @@ parse_action(const char *v)
 
 /* set_action_of - an action among the key's allowed ones; NULL or why */
 static const char *
-set_action_of(const struct key *k, char *base, const char *v, char *why,
-    size_t whylen)
+set_action_of(
+    const struct key *k, char *base, const char *v, char *why, size_t whylen)
 {
 	static const char *names[] = { "accept", "tag", "hold", "defer",
 		"reject" };
@@ -280,7 +280,9 @@ set_action_of(const struct key *k, char *base, const char *v, char *why,
 	for (i = 0; i < 5 && len < whylen; i++)
 		if (k->max & ACTS(i))
 			len += (size_t)snprintf(why + len, whylen - len, "%s%s",
-			    n++ == 0 ? " " : n == left ? " or " : ", ",
+			    n++ == 0        ? " "
+				: n == left ? " or "
+					    : ", ",
 			    names[i]);
 	return why;
 }

@@ -47,10 +47,10 @@
 #endif
 
 static const struct backend {
-	const char *prefix;		 /* what a spec starts with */
-	bool whole;			 /* the prefix is the whole spec */
-	const char *kind;		 /* the backend's name */
-	const char *needs;		 /* what a build without it lacked */
+	const char *prefix;              /* what a spec starts with */
+	bool whole;                      /* the prefix is the whole spec */
+	const char *kind;                /* the backend's name */
+	const char *needs;               /* what a build without it lacked */
 	const struct pfl_store_ops *ops; /* NULL: not built */
 } backends[] = {
 	{ "memory", true, "memory", NULL, &pfl_store_mem_ops },
@@ -81,9 +81,9 @@ find_backend(const char *spec)
 
 	for (i = 0; i < NBACKENDS; i++) {
 		len = strlen(backends[i].prefix);
-		if (backends[i].whole ? strcmp(spec, backends[i].prefix) == 0
-				      : strncmp(spec, backends[i].prefix,
-					    len) == 0)
+		if (backends[i].whole
+			? strcmp(spec, backends[i].prefix) == 0
+			: strncmp(spec, backends[i].prefix, len) == 0)
 			return &backends[i];
 	}
 	return NULL;
@@ -210,8 +210,8 @@ pfl_store_window_add(struct pfl_store *st, const char *key,
 		return PFL_STORE_TEMPFAIL;
 	/* n above every limit stays above it, and is never stored */
 	return st->ops->window_add(st, key, w, now,
-	    clamp(n, PFL_STORE_COUNT_MAX + 1), clamp(limit, PFL_STORE_COUNT_MAX),
-	    r, err, errlen);
+	    clamp(n, PFL_STORE_COUNT_MAX + 1),
+	    clamp(limit, PFL_STORE_COUNT_MAX), r, err, errlen);
 }
 
 /* pfl_store_window_total - the window's count at now */
@@ -236,14 +236,14 @@ pfl_store_window_release(struct pfl_store *st, const char *key,
 		return PFL_STORE_TEMPFAIL;
 	if (n == 0)
 		return PFL_STORE_OK;
-	return st->ops->window_release(st, key, w, bucket,
-	    clamp(n, PFL_STORE_COUNT_MAX), err, errlen);
+	return st->ops->window_release(
+	    st, key, w, bucket, clamp(n, PFL_STORE_COUNT_MAX), err, errlen);
 }
 
 /* pfl_store_delete - forget a key */
 enum pfl_store_status
-pfl_store_delete(struct pfl_store *st, const char *key, char *err,
-    size_t errlen)
+pfl_store_delete(
+    struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
 	const char *why;
 
@@ -257,21 +257,19 @@ pfl_store_delete(struct pfl_store *st, const char *key, char *err,
 /* pfl_store_list - every key starting with prefix, in byte order */
 enum pfl_store_status
 pfl_store_list(struct pfl_store *st, const char *prefix,
-    int (*fn)(const char *key, void *arg), void *arg, char *err,
-    size_t errlen)
+    int (*fn)(const char *key, void *arg), void *arg, char *err, size_t errlen)
 {
 	if (prefix != NULL && strlen(prefix) > PFL_STORE_KEY_MAX) {
 		pfl_store_error(err, errlen, "store: prefix too long");
 		return PFL_STORE_TEMPFAIL;
 	}
-	return st->ops->list(
-	    st, prefix ? prefix : "", fn, arg, err, errlen);
+	return st->ops->list(st, prefix ? prefix : "", fn, arg, err, errlen);
 }
 
 /* pfl_store_span - the current bucket's start and the window's lower edge */
 void
-pfl_store_span(const struct pfl_window *w, time_t now, int64_t *cur_r,
-    int64_t *lower_r)
+pfl_store_span(
+    const struct pfl_window *w, time_t now, int64_t *cur_r, int64_t *lower_r)
 {
 	int64_t b = w->bucket_s;
 
@@ -359,8 +357,7 @@ next_free(struct pfl_store_buckets *b, const struct pfl_window *w,
 
 /* add_to - add n to the bucket [start, start + width) */
 static void
-add_to(struct pfl_store_buckets *b, int64_t start, uint32_t width,
-    uint64_t n)
+add_to(struct pfl_store_buckets *b, int64_t start, uint32_t width, uint64_t n)
 {
 	size_t i;
 
@@ -442,8 +439,8 @@ pfl_store_buckets_release(struct pfl_store_buckets *b,
 
 /* pfl_store_buckets_expired - has every bucket aged out for good? */
 bool
-pfl_store_buckets_expired(const struct pfl_store_buckets *b, time_t now,
-    uint32_t keep_s)
+pfl_store_buckets_expired(
+    const struct pfl_store_buckets *b, time_t now, uint32_t keep_s)
 {
 	size_t i;
 

@@ -52,10 +52,10 @@
 #include "util.h"
 
 #define MAP_INITIAL  ((size_t)1 << 20)
-#define MAP_MAX	     ((size_t)1 << 32)
+#define MAP_MAX      ((size_t)1 << 32)
 #define RECORD_MAGIC 0x314c4650u /* "PFL1" */
-#define SWEEP_STEPS  8		 /* keys looked at per add */
-#define BAD_RECORD   (-1)	 /* the reason is already in err */
+#define SWEEP_STEPS  8           /* keys looked at per add */
+#define BAD_RECORD   (-1)        /* the reason is already in err */
 
 struct record_head {
 	uint32_t magic;
@@ -79,7 +79,7 @@ static struct lenv *registry;
 
 struct store_lmdb {
 	struct pfl_store base; /* first: the handle callers hold */
-	char *path;	       /* absolute */
+	char *path;            /* absolute */
 	pthread_mutex_t lock;  /* guards le */
 	struct lenv *le;       /* NULL until first use in this process */
 };
@@ -462,8 +462,8 @@ add_body(struct lenv *le, MDB_txn *txn, void *arg)
 
 	if ((rc = load(le, txn, &k, &b, NULL, a->err, a->errlen)) != 0)
 		return rc;
-	if (pfl_store_buckets_window_add(&b, a->w, a->now, a->n, a->limit,
-		a->r))
+	if (pfl_store_buckets_window_add(
+		&b, a->w, a->now, a->n, a->limit, a->r))
 		rc = save(le, txn, &k, &b, keep);
 	pfl_store_buckets_free(&b);
 	return rc != 0 ? rc : sweep(le, txn, &k, a->now);
@@ -552,7 +552,8 @@ lmdb_window_release(struct pfl_store *st, const char *key,
 {
 	struct release_args a = { key, w, bucket, n, err, errlen };
 
-	return run((struct store_lmdb *)st, true, release_body, &a, err, errlen);
+	return run(
+	    (struct store_lmdb *)st, true, release_body, &a, err, errlen);
 }
 
 /* del_body - delete the key's record */
@@ -568,8 +569,8 @@ del_body(struct lenv *le, MDB_txn *txn, void *arg)
 static enum pfl_store_status
 lmdb_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
-	return run((struct store_lmdb *)st, true, del_body, (void *)key, err,
-	    errlen);
+	return run(
+	    (struct store_lmdb *)st, true, del_body, (void *)key, err, errlen);
 }
 
 struct list_args {
@@ -596,7 +597,8 @@ list_body(struct lenv *le, MDB_txn *txn, void *arg)
 			break;
 		if (a->n == a->cap) {
 			a->cap = a->cap ? 2 * a->cap : 64;
-			a->keys = pfl_xrealloc(a->keys, a->cap * sizeof(char *));
+			a->keys =
+			    pfl_xrealloc(a->keys, a->cap * sizeof(char *));
 		}
 		a->keys[a->n++] = pfl_xstrndup(k.mv_data, k.mv_size);
 	}

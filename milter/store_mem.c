@@ -193,8 +193,8 @@ mem_window_total(struct pfl_store *st, const char *key,
 	pthread_mutex_lock(&m->lock);
 	ep = lookup(m, key, false);
 	if (*ep != NULL)
-		*total_r = pfl_store_buckets_window_total(
-		    &(*ep)->b, w, now, &live);
+		*total_r =
+		    pfl_store_buckets_window_total(&(*ep)->b, w, now, &live);
 	pthread_mutex_unlock(&m->lock);
 	return live > 0 ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
 }

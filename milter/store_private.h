@@ -24,30 +24,29 @@
 
 #include "store.h"
 
-#define PFL_STORE_KEY_MAX    511	      /* LMDB's key size limit */
-#define PFL_STORE_WINDOW_MAX 0x7fffffffu    /* seconds in a window */
-#define PFL_STORE_TIME_MAX   ((time_t)1 << 40) /* latest "now" */
+#define PFL_STORE_KEY_MAX    511                 /* LMDB's key size limit */
+#define PFL_STORE_WINDOW_MAX 0x7fffffffu         /* seconds in a window */
+#define PFL_STORE_TIME_MAX   ((time_t)1 << 40)   /* latest "now" */
 #define PFL_STORE_COUNT_MAX  ((uint64_t)1 << 52) /* exact in a double */
 
 struct pfl_store_ops {
 	/* kind - the backend's name: "memory", "lmdb", "redis" */
 	const char *(*kind)(void);
 	/* open - arg is the spec after the backend's prefix */
-	struct pfl_store *(*open)(const char *arg, unsigned timeout_ms,
-	    char *err, size_t n);
+	struct pfl_store *(*open)(
+	    const char *arg, unsigned timeout_ms, char *err, size_t n);
 	/* close - free everything the handle owns */
 	void (*close)(struct pfl_store *);
 	enum pfl_store_status (*window_add)(struct pfl_store *, const char *,
 	    const struct pfl_window *, time_t, uint64_t, uint64_t,
 	    struct pfl_window_result *, char *, size_t);
-	enum pfl_store_status (*window_total)(struct pfl_store *,
-	    const char *, const struct pfl_window *, time_t, uint64_t *,
-	    char *, size_t);
+	enum pfl_store_status (*window_total)(struct pfl_store *, const char *,
+	    const struct pfl_window *, time_t, uint64_t *, char *, size_t);
 	enum pfl_store_status (*window_release)(struct pfl_store *,
 	    const char *, const struct pfl_window *, time_t, uint64_t, char *,
 	    size_t);
-	enum pfl_store_status (*del)(struct pfl_store *, const char *, char *,
-	    size_t);
+	enum pfl_store_status (*del)(
+	    struct pfl_store *, const char *, char *, size_t);
 	enum pfl_store_status (*list)(struct pfl_store *, const char *,
 	    int (*)(const char *, void *), void *, char *, size_t);
 };
@@ -75,10 +74,10 @@ void pfl_store_error(char *err, size_t n, const char *fmt, ...)
 
 /* One bucket: count units in [start, start + width). */
 struct pfl_store_bucket {
-	int64_t start;	 /* seconds */
-	uint32_t width;	 /* seconds, >= 1 */
+	int64_t start;   /* seconds */
+	uint32_t width;  /* seconds, >= 1 */
 	uint32_t unused; /* zero: keeps the LMDB record layout fixed */
-	uint64_t count;	 /* > 0 */
+	uint64_t count;  /* > 0 */
 };
 
 /* A key's buckets, in no particular order; v is malloc'd and owned. */
@@ -92,8 +91,8 @@ struct pfl_store_buckets {
  * edge of the window (lower_r = cur - window): a bucket counts while its
  * end is above lower.
  */
-void pfl_store_span(const struct pfl_window *, time_t now, int64_t *cur_r,
-    int64_t *lower_r);
+void pfl_store_span(
+    const struct pfl_window *, time_t now, int64_t *cur_r, int64_t *lower_r);
 
 /*
  * pfl_store_buckets_window_add - the window add on b, dropping the buckets
@@ -122,8 +121,8 @@ bool pfl_store_buckets_release(struct pfl_store_buckets *b,
  * pfl_store_buckets_expired - would every bucket be dropped at now, for
  * a window whose span plus one bucket is keep_s seconds?
  */
-bool pfl_store_buckets_expired(const struct pfl_store_buckets *b,
-    time_t now, uint32_t keep_s);
+bool pfl_store_buckets_expired(
+    const struct pfl_store_buckets *b, time_t now, uint32_t keep_s);
 
 /* pfl_store_buckets_free - release v and empty b */
 void pfl_store_buckets_free(struct pfl_store_buckets *b);

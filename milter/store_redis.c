@@ -105,8 +105,8 @@ struct store_redis;
 /* A thread's connection. */
 struct conn {
 	redisContext *c; /* NULL: connect at the next call */
-	pid_t pid;	 /* the process that made it */
-	char sha[41];	 /* the script's SHA1 as the server said */
+	pid_t pid;       /* the process that made it */
+	char sha[41];    /* the script's SHA1 as the server said */
 	struct store_redis *owner;
 	struct conn *prev, *next;
 };
@@ -324,9 +324,9 @@ release_sigpipe(const sigset_t *old, bool was_pending)
 
 /* send_argv - one command and its reply; NULL with the reason in err */
 static redisReply *
-send_argv(struct store_redis *sr, struct conn *cn, int64_t deadline,
-    int argc, const char **argv, const size_t *len, bool *timeout_r,
-    char *err, size_t errlen)
+send_argv(struct store_redis *sr, struct conn *cn, int64_t deadline, int argc,
+    const char **argv, const size_t *len, bool *timeout_r, char *err,
+    size_t errlen)
 {
 	struct timeval tv;
 	redisReply *r;
@@ -386,16 +386,16 @@ setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 		argv[n++] = sr->user;
 	argv[n++] = sr->password;
 	if (sr->password != NULL &&
-	    !expect(sr, send_argv(sr, cn, deadline, n, argv, NULL, &to, err,
-			    errlen),
+	    !expect(sr,
+		send_argv(sr, cn, deadline, n, argv, NULL, &to, err, errlen),
 		REDIS_REPLY_STATUS, "AUTH", err, errlen))
 		return false;
 	snprintf(db, sizeof(db), "%u", sr->db);
 	argv[0] = "SELECT";
 	argv[1] = db;
 	if (sr->db != 0 &&
-	    !expect(sr, send_argv(sr, cn, deadline, 2, argv, NULL, &to, err,
-			    errlen),
+	    !expect(sr,
+		send_argv(sr, cn, deadline, 2, argv, NULL, &to, err, errlen),
 		REDIS_REPLY_STATUS, "SELECT", err, errlen))
 		return false;
 	argv[0] = "SCRIPT";
@@ -410,8 +410,8 @@ setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 
 /* connect_to - a new connection, set up, within the deadline */
 static bool
-connect_to(struct store_redis *sr, struct conn *cn, int64_t deadline,
-    char *err, size_t errlen)
+connect_to(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
+    size_t errlen)
 {
 	struct timeval tv;
 
@@ -499,8 +499,8 @@ send_request(struct store_redis *sr, struct conn *cn, struct request *q,
 		q->len[0] = 7;
 		q->len[1] = strlen(cn->sha);
 	}
-	r = send_argv(sr, cn, deadline, q->argc, q->argv, q->len, timeout_r,
-	    err, errlen);
+	r = send_argv(
+	    sr, cn, deadline, q->argc, q->argv, q->len, timeout_r, err, errlen);
 	if (r == NULL || !q->script || !is_noscript(r))
 		return r;
 	freeReplyObject(r);
@@ -508,8 +508,8 @@ send_request(struct store_redis *sr, struct conn *cn, struct request *q,
 	q->argv[1] = script;
 	q->len[0] = 4;
 	q->len[1] = sizeof(script) - 1;
-	return send_argv(sr, cn, deadline, q->argc, q->argv, q->len, timeout_r,
-	    err, errlen);
+	return send_argv(
+	    sr, cn, deadline, q->argc, q->argv, q->len, timeout_r, err, errlen);
 }
 
 /*
@@ -566,8 +566,9 @@ run_script(struct store_redis *sr, const char *mode, const char *key,
     long long out[5], char *err, size_t errlen)
 {
 	struct script_args a;
-	struct request q = { 10, { NULL, NULL, "1", a.name, mode, a.t,
-				     a.width, a.count, a.n, a.limit },
+	struct request q = { 10,
+		{ NULL, NULL, "1", a.name, mode, a.t, a.width, a.count, a.n,
+		    a.limit },
 		{ 0 }, true };
 	enum pfl_store_status s;
 	redisReply *r;
@@ -584,8 +585,8 @@ run_script(struct store_redis *sr, const char *mode, const char *key,
 	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
 	if (s != PFL_STORE_OK)
 		return s;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
-	     i < 5 && r->element[i]->type == REDIS_REPLY_INTEGER;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && r->elements == 5 && i < 5 &&
+	     r->element[i]->type == REDIS_REPLY_INTEGER;
 	     i++)
 		out[i] = r->element[i]->integer;
 	freeReplyObject(r);
@@ -700,17 +701,18 @@ keep_names(struct key_list *l, const redisReply *names, size_t plen)
 			continue;
 		if (l->n == l->cap) {
 			l->cap = l->cap ? 2 * l->cap : 64;
-			l->keys = pfl_xrealloc(l->keys, l->cap * sizeof(char *));
+			l->keys =
+			    pfl_xrealloc(l->keys, l->cap * sizeof(char *));
 		}
-		l->keys[l->n++] = pfl_xstrndup(e->str + hlen, e->len - hlen - 1);
+		l->keys[l->n++] =
+		    pfl_xstrndup(e->str + hlen, e->len - hlen - 1);
 	}
 }
 
 /* scan_step - one SCAN; *cursor moves on ("0" at the end) */
 static enum pfl_store_status
 scan_step(struct store_redis *sr, char cursor[32], const char *pattern,
-    size_t plen, struct key_list *l, int64_t deadline, char *err,
-    size_t errlen)
+    size_t plen, struct key_list *l, int64_t deadline, char *err, size_t errlen)
 {
 	struct request q = { 6,
 		{ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" },
@@ -759,8 +761,8 @@ redis_list(struct pfl_store *st, const char *prefix,
 	pattern = pfl_xmalloc(n);
 	glob_quote(pattern, n, prefix);
 	do
-		s = scan_step(sr, cursor, pattern, plen, &l, deadline, err,
-		    errlen);
+		s = scan_step(
+		    sr, cursor, pattern, plen, &l, deadline, err, errlen);
 	while (s == PFL_STORE_OK && strcmp(cursor, "0") != 0);
 	free(pattern);
 	qsort(l.keys, l.n, sizeof(char *), by_name);

@@ -36,7 +36,7 @@
 #include "store.h"
 #include "store_private.h"
 
-#define T0	   1700000003 /* a fake "now", not aligned to any bucket */
+#define T0         1700000003 /* a fake "now", not aligned to any bucket */
 #define TIMEOUT_MS 1000
 
 static const char *const kinds[] = { "memory", "lmdb", "redis" };
@@ -44,7 +44,7 @@ static const char *const kinds[] = { "memory", "lmdb", "redis" };
 /* --- fixture: a temp dir and our own redis-server ------------------------- */
 
 static struct {
-	char dir[64];	 /* for LMDB files */
+	char dir[64];    /* for LMDB files */
 	pid_t redis_pid; /* 0: no server */
 	int redis_port;
 	int serial; /* makes file names unique */
@@ -120,8 +120,8 @@ in_path(const char *name)
 
 	for (p = path ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
 		end = p + strcspn(p, ":");
-		snprintf(file, sizeof(file), "%.*s/%s", (int)(end - p), p,
-		    name);
+		snprintf(
+		    file, sizeof(file), "%.*s/%s", (int)(end - p), p, name);
 		if (access(file, X_OK) == 0)
 			return true;
 		if (*end == ':')
@@ -211,7 +211,8 @@ group_teardown(void **state)
 	stop_redis(fx.redis_pid);
 	if ((dir = opendir(fx.dir)) != NULL) {
 		while ((d = readdir(dir)) != NULL) {
-			snprintf(path, sizeof(path), "%s/%s", fx.dir, d->d_name);
+			snprintf(
+			    path, sizeof(path), "%s/%s", fx.dir, d->d_name);
 			if (d->d_name[0] != '.')
 				unlink(path);
 		}
@@ -256,7 +257,8 @@ static struct pfl_store *
 open_spec(const char *spec)
 {
 	char err[256] = "";
-	struct pfl_store *st = pfl_store_open(spec, TIMEOUT_MS, err, sizeof(err));
+	struct pfl_store *st =
+	    pfl_store_open(spec, TIMEOUT_MS, err, sizeof(err));
 
 	if (st == NULL)
 		fail_msg("cannot open %s: %s", spec, err);
@@ -265,8 +267,8 @@ open_spec(const char *spec)
 
 /* add - a window add that must not fail */
 static struct pfl_window_result
-add(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
-    time_t now, uint64_t n, uint64_t limit)
+add(struct pfl_store *st, const char *key, unsigned b, unsigned nb, time_t now,
+    uint64_t n, uint64_t limit)
 {
 	struct pfl_window w = { b, nb };
 	struct pfl_window_result r;
@@ -280,8 +282,8 @@ add(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
 
 /* total - the window's count, or -1 for NOTFOUND */
 static long long
-total(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
-    time_t now)
+total(
+    struct pfl_store *st, const char *key, unsigned b, unsigned nb, time_t now)
 {
 	struct pfl_window w = { b, nb };
 	enum pfl_store_status s;
@@ -306,8 +308,8 @@ release(struct pfl_store *st, const char *key, unsigned b, unsigned nb,
 	struct pfl_window w = { b, nb };
 	char err[256] = "";
 
-	if (pfl_store_window_release(st, key, &w, bucket, n, err,
-		sizeof(err)) != PFL_STORE_OK)
+	if (pfl_store_window_release(
+		st, key, &w, bucket, n, err, sizeof(err)) != PFL_STORE_OK)
 		fail_msg("%s release %s: %s", pfl_store_kind(st), key, err);
 }
 
@@ -317,7 +319,8 @@ static void
 test_specs(void **state)
 {
 	static const char *const bad_redis[] = { "redis://", "redis://h:0",
-		"redis://h:99999", "redis://h/x", "redis://[::1", "redis://h:1x" };
+		"redis://h:99999", "redis://h/x", "redis://[::1",
+		"redis://h:1x" };
 	char err[256], spec[300];
 	struct pfl_store *st;
 	size_t i;
@@ -384,8 +387,8 @@ static void
 test_bad_arguments(void **state)
 {
 	struct pfl_store *st = open_spec("memory");
-	struct pfl_window w = { 10, 6 }, none = { 0, 6 }, huge = { 1u << 20,
-		1u << 20 };
+	struct pfl_window w = { 10, 6 }, none = { 0, 6 },
+			  huge = { 1u << 20, 1u << 20 };
 	struct pfl_window_result r;
 	char err[256], longkey[600];
 	uint64_t t;
@@ -393,18 +396,18 @@ test_bad_arguments(void **state)
 	(void)state;
 	memset(longkey, 'k', sizeof(longkey) - 1);
 	longkey[sizeof(longkey) - 1] = '\0';
-	assert_int_equal(pfl_store_window_add(st, "", &w, T0, 1, 5, &r, err,
-			     sizeof(err)),
+	assert_int_equal(
+	    pfl_store_window_add(st, "", &w, T0, 1, 5, &r, err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
 	assert_non_null(strstr(err, "empty key"));
-	assert_int_equal(pfl_store_window_add(st, longkey, &w, T0, 1, 5, &r,
-			     err, sizeof(err)),
+	assert_int_equal(pfl_store_window_add(
+			     st, longkey, &w, T0, 1, 5, &r, err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
-	assert_int_equal(pfl_store_window_add(st, "k", &none, T0, 1, 5, &r,
-			     err, sizeof(err)),
+	assert_int_equal(pfl_store_window_add(
+			     st, "k", &none, T0, 1, 5, &r, err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
-	assert_int_equal(pfl_store_window_add(st, "k", &huge, T0, 1, 5, &r,
-			     err, sizeof(err)),
+	assert_int_equal(pfl_store_window_add(
+			     st, "k", &huge, T0, 1, 5, &r, err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
 	assert_int_equal(
 	    pfl_store_window_add(st, "k", &w, -1, 1, 5, &r, NULL, 0),
@@ -412,8 +415,8 @@ test_bad_arguments(void **state)
 	assert_int_equal(
 	    pfl_store_window_total(st, "", &w, T0, &t, err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
-	assert_int_equal(pfl_store_delete(st, "", err, sizeof(err)),
-	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(
+	    pfl_store_delete(st, "", err, sizeof(err)), PFL_STORE_TEMPFAIL);
 	/* nothing was stored by the refused calls */
 	assert_int_equal(total(st, "k", 10, 6, T0), -1);
 	pfl_store_close(&st);
@@ -667,8 +670,8 @@ static bool
 step_add(struct pfl_store *st, struct model *m, time_t t, uint64_t n)
 {
 	uint64_t want = expected(m, t);
-	struct pfl_window_result r = add(
-	    st, m->key, m->w.bucket_s, m->w.nbuckets, t, n, m->limit);
+	struct pfl_window_result r =
+	    add(st, m->key, m->w.bucket_s, m->w.nbuckets, t, n, m->limit);
 	bool fits = n <= m->limit && want + n <= m->limit;
 
 	assert_int_equal(r.total, want);
@@ -776,8 +779,8 @@ test_property(void **state)
 	size_t i;
 
 	(void)state;
-	print_message("# property seed %llu (PFL_TEST_SEED)\n",
-	    (unsigned long long)seed);
+	print_message(
+	    "# property seed %llu (PFL_TEST_SEED)\n", (unsigned long long)seed);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (!usable(kinds[i]))
 			continue;
@@ -981,8 +984,8 @@ test_lmdb_growth(void **state)
 	}
 	assert_int_equal(stat(spec + 5, &sb), 0);
 	assert_true(sb.st_size > (1 << 20));
-	assert_int_equal(pfl_store_list(st, "ggg", count_keys, &n, err,
-			     sizeof(err)),
+	assert_int_equal(
+	    pfl_store_list(st, "ggg", count_keys, &n, err, sizeof(err)),
 	    PFL_STORE_OK);
 	assert_int_equal(n, 4000);
 	snprintf(key + 440, sizeof(key) - 440, "/%05d", 3999);
@@ -1008,16 +1011,16 @@ test_lmdb_sweep(void **state)
 	/* still within the window: the sweep keeps them */
 	for (i = 0; i < 10; i++)
 		assert_true(add(st, "new", 10, 6, 1030, 1, 100).admitted);
-	assert_int_equal(pfl_store_list(st, "old/", count_keys, &n, err,
-			     sizeof(err)),
+	assert_int_equal(
+	    pfl_store_list(st, "old/", count_keys, &n, err, sizeof(err)),
 	    PFL_STORE_OK);
 	assert_int_equal(n, 50);
 	/* long after: each add sweeps a few; all 50 are gone in 8 adds */
 	for (i = 0; i < 8; i++)
 		assert_true(add(st, "new", 10, 6, 5000, 1, 100).admitted);
 	n = 0;
-	assert_int_equal(pfl_store_list(st, "old/", count_keys, &n, err,
-			     sizeof(err)),
+	assert_int_equal(
+	    pfl_store_list(st, "old/", count_keys, &n, err, sizeof(err)),
 	    PFL_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(total(st, "new", 10, 6, 5000), 8);
@@ -1084,8 +1087,8 @@ test_redis_unreachable(void **state)
 	}
 	/* nobody listens: refused at once */
 	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/0", free_port());
-	assert_int_equal(timed_add(spec, &ms, err, sizeof(err)),
-	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(
+	    timed_add(spec, &ms, err, sizeof(err)), PFL_STORE_TEMPFAIL);
 	assert_non_null(strstr(err, "connect"));
 	assert_true(ms < 300);
 	/* a listener that never answers: bounded by the timeout */
@@ -1094,10 +1097,10 @@ test_redis_unreachable(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 8), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/0",
-	    ntohs(sa.sin_port));
-	assert_int_equal(timed_add(spec, &ms, err, sizeof(err)),
-	    PFL_STORE_TEMPFAIL);
+	snprintf(
+	    spec, sizeof(spec), "redis://127.0.0.1:%d/0", ntohs(sa.sin_port));
+	assert_int_equal(
+	    timed_add(spec, &ms, err, sizeof(err)), PFL_STORE_TEMPFAIL);
 	close(fd);
 	if (strstr(err, "timed out") == NULL)
 		fail_msg("not a timeout: %s (%ld ms)", err, ms);
@@ -1128,11 +1131,11 @@ test_redis_restart(void **state)
 	assert_int_equal(total(st, "restart", 60, 60, T0), 2);
 	/* the server goes away: TEMPFAIL, not a hang or a crash */
 	stop_redis(pid);
-	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10,
-			     &r, err, sizeof(err)),
+	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10, &r,
+			     err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
-	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10,
-			     &r, err, sizeof(err)),
+	assert_int_equal(pfl_store_window_add(st, "restart", &w, T0, 1, 10, &r,
+			     err, sizeof(err)),
 	    PFL_STORE_TEMPFAIL);
 	/* it comes back (empty: no persistence): the next call reconnects */
 	assert_true((pid = start_redis(port)) > 0);
