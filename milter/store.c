@@ -17,7 +17,8 @@
  *	may use the store. A key may still be listed after its buckets aged
  *	out, until the backend sweeps it. n above the limit is never
  *	admitted and gets next_free 0 ("never"). Limits above 2^52 count as
- *	2^52 (the Redis script does its sums in doubles).
+ *	2^52 (the Redis script does its sums in doubles). A timeout of 0
+ *	at open means one second.
  *
  *	The bucket functions below are the reference arithmetic; the Redis
  *	script in store_redis.c mirrors them.
@@ -58,7 +59,8 @@ static const struct backend {
 	{ "redis://", false, "redis", "hiredis (libhiredis-dev)", REDIS_OPS },
 };
 
-#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+#define NBACKENDS          (sizeof(backends) / sizeof(backends[0]))
+#define DEFAULT_TIMEOUT_MS 1000 /* for a timeout of 0 */
 
 /* pfl_store_error - format a reason into the caller's buffer */
 void
@@ -126,7 +128,7 @@ pfl_store_open(const char *spec, unsigned timeout_ms, char *err, size_t n)
 		return NULL;
 	}
 	if (timeout_ms == 0)
-		timeout_ms = 1;
+		timeout_ms = DEFAULT_TIMEOUT_MS;
 	st = be->ops->open(spec + strlen(be->prefix), timeout_ms, err, n);
 	if (st != NULL) {
 		st->ops = be->ops;
@@ -344,7 +346,8 @@ next_free(struct pfl_store_buckets *b, const struct pfl_window *w,
 
 	if (n > limit)
 		return 0;
-	qsort(b->v, b->n, sizeof(b->v[0]), by_end);
+	if (b->n > 1)
+		qsort(b->v, b->n, sizeof(b->v[0]), by_end);
 	for (i = 0; i < b->n; i++) {
 		total -= b->v[i].count < total ? b->v[i].count : total;
 		t = bucket_end(&b->v[i]) + span;

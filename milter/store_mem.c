@@ -262,7 +262,8 @@ collect(struct store_mem *m, const char *prefix, size_t *n_r)
 			if (strncmp(e->key, prefix, plen) == 0)
 				keys[n++] = pfl_xstrdup(e->key);
 	pthread_mutex_unlock(&m->lock);
-	qsort(keys, n, sizeof(*keys), by_name);
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), by_name);
 	*n_r = n;
 	return keys;
 }

@@ -765,15 +765,15 @@ redis_list(struct pfl_store *st, const char *prefix,
 		    sr, cursor, pattern, plen, &l, deadline, err, errlen);
 	while (s == PFL_STORE_OK && strcmp(cursor, "0") != 0);
 	free(pattern);
-	qsort(l.keys, l.n, sizeof(char *), by_name);
-	for (i = 0; i < l.n; i++) {
+	if (l.n > 1)
+		qsort(l.keys, l.n, sizeof(char *), by_name);
+	for (i = 0; s == PFL_STORE_OK && !stop && i < l.n; i++)
 		/* SCAN may name a key twice */
-		if (s == PFL_STORE_OK && !stop &&
-		    (i == 0 || strcmp(l.keys[i], l.keys[i - 1]) != 0) &&
+		if ((i == 0 || strcmp(l.keys[i], l.keys[i - 1]) != 0) &&
 		    fn(l.keys[i], arg) != 0)
 			stop = true;
+	for (i = 0; i < l.n; i++)
 		free(l.keys[i]);
-	}
 	free(l.keys);
 	return s;
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -142,8 +143,12 @@ start_redis(int port)
 	if ((pid = fork()) == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
-		if (null >= 0)
+		/* the server goes when the test goes, however it ends */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (null >= 0) {
 			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
 		execlp("redis-server", "redis-server", "--port", p, "--bind",
 		    "127.0.0.1", "--save", "", "--appendonly", "no",
 		    "--daemonize", "no", (char *)NULL);
@@ -235,7 +240,8 @@ usable(const char *kind)
 		return true;
 	if (in_ci())
 		fail_msg("redis-server is needed (CI=true) but did not start");
-	print_message("# redis part skipped: no redis-server on PATH\n");
+	print_message("# redis part skipped: redis-server missing or did "
+		      "not start\n");
 	return false;
 }
 
