@@ -14,6 +14,8 @@
  *	    [FILE|-]
  *	preflight check-domain [-c CONFIG] [--egress-ip IP...]
  *	    [--selector S...] [--nameserver IP@PORT] DOMAIN
+ *	preflight budget show [-c CONFIG] [--target T] [--scope S] [--key KEY]
+ *	preflight budget reset [-c CONFIG] KEY
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter. This file dispatches to them and holds
@@ -94,7 +96,10 @@ usage(void)
 	    "[FILE|-]\n"
 	    "       preflight check-domain [-c CONFIG] [--egress-ip IP...] "
 	    "[--selector S...]\n"
-	    "           [--nameserver IP@PORT] DOMAIN\n");
+	    "           [--nameserver IP@PORT] DOMAIN\n"
+	    "       preflight budget show [-c CONFIG] [--target T] "
+	    "[--scope S] [--key KEY]\n"
+	    "       preflight budget reset [-c CONFIG] KEY\n");
 	return EX_USAGE;
 }
 
@@ -146,5 +151,7 @@ main(int argc, char **argv)
 		return pfl_cli_check_message(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-domain") == 0)
 		return pfl_cli_check_domain(argc - 1, argv + 1);
+	if (strcmp(argv[1], "budget") == 0)
+		return pfl_cli_budget(argc - 1, argv + 1);
 	return usage();
 }

@@ -54,4 +54,7 @@ int pfl_cli_check_message(int argc, char **argv);
 /* pfl_cli_check_domain - preflight check-domain [--selector S...] DOMAIN */
 int pfl_cli_check_domain(int argc, char **argv);
 
+/* pfl_cli_budget - preflight budget show [...] | reset [-c CONFIG] KEY */
+int pfl_cli_budget(int argc, char **argv);
+
 #endif

@@ -26,10 +26,19 @@
 /* Is the store known to be down? Logged on each change only. */
 static int store_down;
 
+/*
+ * While the store is down it is asked again only every RETRY_S seconds:
+ * a store that hangs would otherwise cost its timeout for every
+ * recipient of every message.
+ */
+#define RETRY_S 3
+static time_t retry_at;
+
 /* store_trouble - note a store failure; log only the first of an outage */
 static void
 store_trouble(const struct pfl_session *s, const char *why)
 {
+	__atomic_store_n(&retry_at, time(NULL) + RETRY_S, __ATOMIC_RELAXED);
 	if (__atomic_exchange_n(&store_down, 1, __ATOMIC_RELAXED) == 0)
 		pfl_log(PFL_LOG_ERR,
 		    "store %s failed: %s; budgets not enforced (OnStoreError "
@@ -52,9 +61,12 @@ static struct pfl_store *
 store_of(struct pfl_session *s)
 {
 	char err[256];
-	struct pfl_store *st = pfl_ctx_store(s->ctx, err, sizeof(err));
+	struct pfl_store *st;
 
-	if (st == NULL)
+	if (__atomic_load_n(&store_down, __ATOMIC_RELAXED) &&
+	    time(NULL) < __atomic_load_n(&retry_at, __ATOMIC_RELAXED))
+		return NULL; /* known down: OnStoreError without waiting */
+	if ((st = pfl_ctx_store(s->ctx, err, sizeof(err))) == NULL)
 		store_trouble(s, err);
 	return st;
 }

@@ -16,9 +16,47 @@ PFL_MILTER=${PFL_MILTER:-$BLD/preflight-milter}
 PFL_CLI=${PFL_CLI:-$BLD/preflight}
 TEST_NAME=$(basename "$0" .sh)
 
-# Ports: a block of 10 per test, derived from the test name.
+# Ports: a block of 10 per test, below the kernel's ephemeral range
+# (32768 and up, where outgoing connections take their ports), claimed
+# with an atomic mkdir so that tests running in parallel never share one.
+# The first block tried is derived from the test name; a claim whose
+# test is gone (killed) is taken over.
+_PORT_CLAIM=
+_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+_claim_ports() {
+	local start i b p ok
+	start=$(($(printf '%s' "$TEST_NAME" | cksum | cut -d' ' -f1) % 1200))
+	mkdir -p /tmp/pfl-ports
+	for ((i = 0; i < 1200; i++)); do
+		b=$((20000 + ((start + i) % 1200) * 10))
+		if ! mkdir "/tmp/pfl-ports/$b" 2>/dev/null; then
+			kill -0 "$(cat "/tmp/pfl-ports/$b/pid" 2>/dev/null)" 2>/dev/null &&
+				continue
+			rm -rf "/tmp/pfl-ports/$b"
+			mkdir "/tmp/pfl-ports/$b" 2>/dev/null || continue
+		fi
+		echo $$ >"/tmp/pfl-ports/$b/pid"
+		ok=1
+		for ((p = b; p < b + 10; p++)); do
+			_port_free $p || {
+				ok=
+				break
+			}
+		done
+		if [ -n "$ok" ]; then
+			PFL_PORT_BASE=$b
+			_PORT_CLAIM=/tmp/pfl-ports/$b
+			return 0
+		fi
+		rm -rf "/tmp/pfl-ports/$b"
+	done
+	return 1
+}
 if [ -z "${PFL_PORT_BASE:-}" ]; then
-	PFL_PORT_BASE=$((20000 + ($(printf '%s' "$TEST_NAME" | cksum | cut -d' ' -f1) % 3000) * 10))
+	_claim_ports || {
+		echo "Bail out! no free block of ports in 20000-31999"
+		exit 1
+	}
 fi
 DNS_PORT=$((PFL_PORT_BASE + 0))
 SMTP_PORT=$((PFL_PORT_BASE + 1))
@@ -109,6 +147,7 @@ _cleanup() {
 		_TAP_FAILED=1
 		rc=1
 	fi
+	[ -n "$_PORT_CLAIM" ] && rm -rf "$_PORT_CLAIM"
 	if [ -n "${PFL_KEEP:-}" ] || [ "$_TAP_FAILED" != 0 ]; then
 		echo "# kept $T for inspection"
 	else
@@ -243,18 +282,23 @@ wait_sink() {
 
 # --- preflight-milter ----------------------------------------------------------
 
-# milter_config [LINES...] - write the milter's config file
+# milter_config [LINES...] - write the milter's config file; a
+# "StateStore ..." line among LINES replaces the default "memory"
 milter_config() {
+	local l store="StateStore memory"
+	for l in "$@"; do
+		case $l in StateStore*) store= ;; esac
+	done
 	{
 		echo "Socket inet:$MILTER_PORT@127.0.0.1"
 		echo "UserID nobody"
-		echo "PidFile $T/milter.pid"
+		echo "PidFile ${MILTER_PIDFILE:-$T/milter.pid}"
 		echo "Syslog no"
 		echo "LogFile $MILTER_LOG"
 		echo "LogLevel debug"
 		echo "Nameservers 127.0.0.1@$DNS_PORT"
 		echo "DnsTimeout 2s"
-		echo "StateStore memory"
+		[ -z "$store" ] || echo "$store"
 		printf '%s\n' "$@"
 	} >"$MILTER_CONF"
 }
@@ -573,3 +617,62 @@ cli_agree() {
 		is "$(auth_words "$out") rc=$rc" "$want" "check-message agrees: $desc"
 	done
 }
+
+# --- a second preflight-milter ---------------------------------------------------
+
+MILTER2_PORT=$((PFL_PORT_BASE + 6))
+MILTER2_CONF=$T/preflight2.conf
+MILTER2_LOG=$T/milter2.log
+
+# start_milter2 [LINES...] - a second preflight-milter, as start_milter
+# makes the first, on 127.0.0.1:$MILTER2_PORT with its own config
+# ($MILTER2_CONF), log ($MILTER2_LOG) and pid file; sets MILTER2_PID.
+# Its stderr goes to the first one's, where a sanitizer report fails
+# the test.
+start_milter2() {
+	local MILTER_PORT=$MILTER2_PORT MILTER_CONF=$MILTER2_CONF \
+		MILTER_LOG=$MILTER2_LOG MILTER_PIDFILE=$T/milter2.pid MILTER_PID
+	start_milter "$@"
+	MILTER2_PID=$MILTER_PID
+}
+
+# stop_milter2 - stop the second daemon
+stop_milter2() {
+	kill "$MILTER2_PID" 2>/dev/null
+	wait "$MILTER2_PID" 2>/dev/null
+	return 0
+}
+
+# --- a shared counter store: redis-server ----------------------------------------
+
+REDIS_PORT=$((PFL_PORT_BASE + 5))
+
+# start_redis - Debian's redis-server on 127.0.0.1:$REDIS_PORT, in the
+# foreground as root, without persistence (a restart forgets every
+# count); sets REDIS_PID. Returns once it answers PING.
+start_redis() {
+	require redis-server redis-cli
+	local d=$T/redis i
+	mkdir -p "$d"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize no \
+		--save '' --appendonly no --dir "$d" --logfile "$d/redis.log" \
+		>>"$d/stderr" 2>&1 &
+	REDIS_PID=$!
+	_track $REDIS_PID
+	for ((i = 0; i < 100; i++)); do
+		[ "$(redis PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.05
+	done
+	cat "$d/stderr" "$d/redis.log" 2>/dev/null | sed 's/^/# redis: /'
+	bail "redis-server did not start on 127.0.0.1:$REDIS_PORT"
+}
+
+# stop_redis - stop it; returns once the port is closed
+stop_redis() {
+	kill "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	return 0
+}
+
+# redis ARGS... - redis-cli against the test server (at most 5 s)
+redis() { timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
