@@ -466,7 +466,9 @@ dkim_tables() {
 
 # start_opendkim "PATTERN DOMAIN SELECTOR KEYFILE"... - opendkim as a signer
 # (Mode s) on 127.0.0.1:$DKIM_PORT, in the foreground as root, with the
-# tables dkim_tables makes of the arguments. rsa-sha256, relaxed/relaxed.
+# tables dkim_tables makes of the arguments. rsa-sha256, relaxed/relaxed
+# unless $DKIM_CONF (extra opendkim.conf lines, set by the caller) says
+# otherwise: a later line wins in opendkim.conf.
 # RequireSafeKeys is off: the keys live under /tmp, and with it on opendkim
 # tempfailed every message (451 4.7.1, reason only in syslog). Its resolver
 # asks the test DNS server, but answers NXDOMAIN for .test names by itself:
@@ -487,6 +489,7 @@ Nameservers		127.0.0.1@$DNS_PORT
 Canonicalization	relaxed/relaxed
 SignatureAlgorithm	rsa-sha256
 RequireSafeKeys		false
+${DKIM_CONF:-}
 CONF
 	opendkim -f -x "$d/opendkim.conf" >"$d/stderr" 2>&1 &
 	DKIM_PID=$!
