@@ -18,7 +18,9 @@
  *	out, until the backend sweeps it. n above the limit is never
  *	admitted and gets next_free 0 ("never"). Limits above 2^52 count as
  *	2^52 (the Redis script does its sums in doubles). A timeout of 0
- *	at open means one second.
+ *	at open means one second. A get copies what fits and is OK even
+ *	when the value was cut short (*len_r > n tells). A value's expiry
+ *	is checked to the millisecond, on the wall clock.
  *
  *	The bucket functions below are the reference arithmetic; the Redis
  *	script in store_redis.c mirrors them.
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 #include "store_private.h"
@@ -242,6 +245,48 @@ pfl_store_window_release(struct pfl_store *st, const char *key,
 	    st, key, w, bucket, clamp(n, PFL_STORE_COUNT_MAX), err, errlen);
 }
 
+/* pfl_store_put - set key to a value */
+enum pfl_store_status
+pfl_store_put(struct pfl_store *st, const char *key, const void *val,
+    size_t len, unsigned ttl_s, char *err, size_t errlen)
+{
+	const char *why;
+
+	if ((why = bad_key(key)) == NULL && len > PFL_STORE_VALUE_MAX)
+		why = "value longer than 4096 bytes";
+	else if (why == NULL && val == NULL && len > 0)
+		why = "no value";
+	if (why != NULL) {
+		pfl_store_error(err, errlen, "store: %s", why);
+		return PFL_STORE_TEMPFAIL;
+	}
+	return st->ops->put(st, key, val ? val : "", len, ttl_s, err, errlen);
+}
+
+/* pfl_store_get - a key's value */
+enum pfl_store_status
+pfl_store_get(struct pfl_store *st, const char *key, void *buf, size_t n,
+    size_t *len_r, char *err, size_t errlen)
+{
+	static char none[1]; /* what a backend copies into when n is 0 */
+	const char *why;
+	size_t len = 0;
+	enum pfl_store_status s;
+
+	if (len_r != NULL)
+		*len_r = 0;
+	if ((why = bad_key(key)) == NULL && buf == NULL && n > 0)
+		why = "no buffer";
+	if (why != NULL) {
+		pfl_store_error(err, errlen, "store: %s", why);
+		return PFL_STORE_TEMPFAIL;
+	}
+	s = st->ops->get(st, key, n ? buf : none, n, &len, err, errlen);
+	if (s == PFL_STORE_OK && len_r != NULL)
+		*len_r = len;
+	return s;
+}
+
 /* pfl_store_delete - forget a key */
 enum pfl_store_status
 pfl_store_delete(
@@ -266,6 +311,30 @@ pfl_store_list(struct pfl_store *st, const char *prefix,
 		return PFL_STORE_TEMPFAIL;
 	}
 	return st->ops->list(st, prefix ? prefix : "", fn, arg, err, errlen);
+}
+
+/* pfl_store_now_ms - the wall clock in milliseconds */
+int64_t
+pfl_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* pfl_store_expiry - the millisecond a value put now expires at */
+int64_t
+pfl_store_expiry(unsigned ttl_s)
+{
+	return ttl_s == 0 ? 0 : pfl_store_now_ms() + (int64_t)ttl_s * 1000;
+}
+
+/* pfl_store_expired - has the time of a value run out? */
+bool
+pfl_store_expired(int64_t expires, int64_t now_ms)
+{
+	return expires != 0 && now_ms >= expires;
 }
 
 /* pfl_store_span - the current bucket's start and the window's lower edge */

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	store 3h - shared counters for rate budgets
+ *	store 3h - shared counters for rate budgets, and small values
  * DESCRIPTION
  *	One small interface over three backends chosen by StateStore:
  *	"lmdb:PATH" (embedded, the default; safe for several processes on
@@ -17,6 +17,18 @@
  *	bucket that refills continuously breaks it for daily caps).
  *	Adds are reservations: a release subtracts from the bucket the add
  *	went to. Buckets older than the window are dropped by the backend.
+ *
+ *	A key may hold a value instead: up to PFL_STORE_VALUE_MAX bytes
+ *	(any bytes, NULs too) set by pfl_store_put, with an optional time
+ *	to live, for state that is not a count (the DNSBL monitor's). Keys
+ *	are one name space: delete and list see values and windows alike.
+ *	A put replaces whatever the key held, a window too. A get on a key
+ *	that holds a window is NOTFOUND; a window call on a key that holds
+ *	a value is TEMPFAIL ("holds a value, not a window") and leaves the
+ *	value alone. A value whose time ran out is gone for every call
+ *	(get, delete and the window calls see no key, list skips it), even
+ *	while the backend still keeps its bytes. Times to live run on the
+ *	wall clock, not on the "now" the window calls are given.
  * ERRORS
  *	A backend failure (server down, file unwritable, map full and not
  *	growable, timeout) is PFL_STORE_TEMPFAIL with the reason in the
@@ -36,6 +48,9 @@
 
 /* how long the milter lets one store call take (Postfix allows 30 s) */
 #define PFL_STORE_TIMEOUT_MS 2000
+
+/* the longest value a key may hold, bytes */
+#define PFL_STORE_VALUE_MAX 4096
 
 enum pfl_store_status {
 	PFL_STORE_OK,
@@ -92,13 +107,30 @@ enum pfl_store_status pfl_store_window_release(struct pfl_store *,
     const char *key, const struct pfl_window *, time_t bucket, uint64_t n,
     char *err, size_t errlen);
 
-/* pfl_store_delete - forget a key */
+/*
+ * pfl_store_put - set key to the value val (len bytes, at most
+ * PFL_STORE_VALUE_MAX = 4096), forgotten after ttl_s seconds (0: kept
+ * until deleted). Replaces what key held, its time to live too.
+ */
+enum pfl_store_status pfl_store_put(struct pfl_store *, const char *key,
+    const void *val, size_t len, unsigned ttl_s, char *err, size_t errlen);
+
+/*
+ * pfl_store_get - copy key's value into buf (size n; truncated to n) and
+ * its whole length into *len_r (may be NULL; 0 unless OK): PFL_STORE_OK;
+ * PFL_STORE_NOTFOUND when the key is missing, expired or holds a window,
+ * not a value.
+ */
+enum pfl_store_status pfl_store_get(struct pfl_store *, const char *key,
+    void *buf, size_t n, size_t *len_r, char *err, size_t errlen);
+
+/* pfl_store_delete - forget a key (a window or a value) */
 enum pfl_store_status pfl_store_delete(
     struct pfl_store *, const char *key, char *err, size_t errlen);
 
 /*
- * pfl_store_list - call fn(key, arg) for every key starting with prefix;
- * fn returns 0 to go on, non-zero to stop.
+ * pfl_store_list - call fn(key, arg) for every key starting with prefix,
+ * windows and values alike; fn returns 0 to go on, non-zero to stop.
  */
 enum pfl_store_status pfl_store_list(struct pfl_store *, const char *prefix,
     int (*fn)(const char *key, void *arg), void *arg, char *err, size_t errlen);

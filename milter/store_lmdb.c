@@ -18,18 +18,24 @@
  *	share one environment (a reload opens the store again while the old
  *	context is still in use; LMDB forbids opening a file twice).
  *
- *	A record is a header (magic, the window plus one bucket in seconds)
- *	and an array of struct pfl_store_bucket, in host byte order: the
- *	file belongs to one host. Buckets that aged out are dropped when the
- *	key is written, and each add also sweeps a few other keys, deleting
- *	those whose buckets have all aged out, so keys that are never written
- *	again do not pile up. Commits skip the meta-page flush
- *	(MDB_NOMETASYNC): a system crash may undo the last commit, never
- *	corrupt the file. The map starts at 1 MiB and doubles when full, up
- *	to 4 GiB; beyond that an add is TEMPFAIL.
+ *	A window record is a header (magic "PFL1", the window plus one
+ *	bucket in seconds) and an array of struct pfl_store_bucket; a value
+ *	record is a header (magic "PFV1", the millisecond it expires at, 0
+ *	for never) and the value's bytes. Both are in host byte order: the
+ *	file belongs to one host. The magic tells the two apart, so a window
+ *	is never read as a value or the other way round. Buckets that aged
+ *	out are dropped when the key is written, and each add also sweeps a
+ *	few other keys, deleting those whose buckets have all aged out and
+ *	values that expired, so keys that are never written again do not
+ *	pile up. A value that expired and was not swept yet reads as no key
+ *	and is overwritten by the next put or window add. Commits skip the
+ *	meta-page flush (MDB_NOMETASYNC): a system crash may undo the last
+ *	commit, never corrupt the file. The map starts at 1 MiB and doubles
+ *	when full, up to 4 GiB; beyond that an add or put is TEMPFAIL.
  * ERRORS
  *	Every failure is TEMPFAIL with "lmdb PATH: reason". A record that
- *	does not decode is reported, never overwritten; delete removes it.
+ *	does not decode is reported, never overwritten by a window call;
+ *	a put replaces it and delete removes it.
  * THREAD SAFETY
  *	One transaction at a time per process and file (LMDB serializes
  *	writers anyway); the wait for it is bounded by the timeout. The wait
@@ -53,13 +59,20 @@
 
 #define MAP_INITIAL  ((size_t)1 << 20)
 #define MAP_MAX      ((size_t)1 << 32)
-#define RECORD_MAGIC 0x314c4650u /* "PFL1" */
+#define RECORD_MAGIC 0x314c4650u /* "PFL1": a window */
+#define VALUE_MAGIC  0x31564650u /* "PFV1": a value */
 #define SWEEP_STEPS  8           /* keys looked at per add */
 #define BAD_RECORD   (-1)        /* the reason is already in err */
 
 struct record_head {
 	uint32_t magic;
 	uint32_t keep_s; /* window + one bucket, seconds */
+};
+
+struct value_head {
+	uint32_t magic;
+	uint32_t unused; /* zero */
+	int64_t expires; /* wall clock, ms; 0: never */
 };
 
 /* One environment per file and process, shared by its handles. */
@@ -353,11 +366,37 @@ decode(const MDB_val *v, struct pfl_store_buckets *b, uint32_t *keep_r)
 	return true;
 }
 
-/* load - the key's buckets (none stored: empty); 0, or BAD_RECORD */
+/* as_value - the head of a value record; false when v is none */
+static bool
+as_value(const MDB_val *v, struct value_head *h)
+{
+	if (v->mv_size < sizeof(*h))
+		return false;
+	memcpy(h, v->mv_data, sizeof(*h));
+	return h->magic == VALUE_MAGIC;
+}
+
+/* is_window - does v carry a window record's magic? */
+static bool
+is_window(const MDB_val *v)
+{
+	struct record_head h;
+
+	if (v->mv_size < sizeof(h))
+		return false;
+	memcpy(&h, v->mv_data, sizeof(h));
+	return h.magic == RECORD_MAGIC;
+}
+
+/*
+ * load - the key's buckets (none stored, or a value that expired:
+ * empty); 0, or BAD_RECORD
+ */
 static int
 load(struct lenv *le, MDB_txn *txn, MDB_val *k, struct pfl_store_buckets *b,
     uint32_t *keep_r, char *err, size_t errlen)
 {
+	struct value_head h = { 0 };
 	char shown[64];
 	MDB_val v;
 	int rc;
@@ -370,9 +409,13 @@ load(struct lenv *le, MDB_txn *txn, MDB_val *k, struct pfl_store_buckets *b,
 	if (decode(&v, b, keep_r))
 		return 0;
 	pfl_store_buckets_free(b);
-	pfl_store_error(err, errlen,
-	    "lmdb %s: key %s holds no window record (delete it)", le->path,
-	    pfl_printable(shown, sizeof(shown), k->mv_data, NULL));
+	if (as_value(&v, &h) &&
+	    pfl_store_expired(h.expires, pfl_store_now_ms()))
+		return 0; /* as if no key: the write replaces it */
+	pfl_store_error(err, errlen, "lmdb %s: key %s holds %s", le->path,
+	    pfl_printable(shown, sizeof(shown), k->mv_data, NULL),
+	    h.magic == VALUE_MAGIC ? "a value, not a window"
+				   : "no window record (delete it)");
 	return BAD_RECORD;
 }
 
@@ -397,14 +440,20 @@ save(struct lenv *le, MDB_txn *txn, MDB_val *k,
 	return 0;
 }
 
-/* expired - does the record under the cursor hold only aged-out buckets? */
+/*
+ * expired - does the record under the cursor hold only aged-out buckets,
+ * or a value whose time ran out (on the wall clock, now_ms)?
+ */
 static bool
-expired(const MDB_val *v, time_t now)
+expired(const MDB_val *v, time_t now, int64_t now_ms)
 {
 	struct pfl_store_buckets b = { 0 };
+	struct value_head h;
 	uint32_t keep = 0;
 	bool gone;
 
+	if (as_value(v, &h))
+		return pfl_store_expired(h.expires, now_ms);
 	/* a record that does not decode waits for an explicit delete */
 	gone = decode(v, &b, &keep) && pfl_store_buckets_expired(&b, now, keep);
 	pfl_store_buckets_free(&b);
@@ -417,6 +466,7 @@ sweep(struct lenv *le, MDB_txn *txn, const MDB_val *written, time_t now)
 {
 	MDB_cursor *cur;
 	MDB_val k = { strlen(le->sweep), le->sweep }, v;
+	int64_t now_ms = pfl_store_now_ms();
 	int rc, i;
 
 	if ((rc = mdb_cursor_open(txn, le->dbi, &cur)) != 0)
@@ -425,7 +475,8 @@ sweep(struct lenv *le, MDB_txn *txn, const MDB_val *written, time_t now)
 	for (i = 0; i < SWEEP_STEPS && rc == 0; i++) {
 		if (!(k.mv_size == written->mv_size &&
 			memcmp(k.mv_data, written->mv_data, k.mv_size) == 0) &&
-		    expired(&v, now) && (rc = mdb_cursor_del(cur, 0)) != 0)
+		    expired(&v, now, now_ms) &&
+		    (rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -556,21 +607,118 @@ lmdb_window_release(struct pfl_store *st, const char *key,
 	    (struct store_lmdb *)st, true, release_body, &a, err, errlen);
 }
 
+struct put_args {
+	const char *key;
+	const void *val;
+	size_t len;
+	int64_t expires;
+};
+
+/* put_body - write the value record over whatever the key held */
+static int
+put_body(struct lenv *le, MDB_txn *txn, void *arg)
+{
+	struct put_args *a = arg;
+	struct value_head h = { VALUE_MAGIC, 0, a->expires };
+	MDB_val k = { strlen(a->key), (void *)a->key }, v;
+	int rc;
+
+	v.mv_size = sizeof(h) + a->len;
+	if ((rc = mdb_put(txn, le->dbi, &k, &v, MDB_RESERVE)) != 0)
+		return rc;
+	memcpy(v.mv_data, &h, sizeof(h));
+	memcpy((char *)v.mv_data + sizeof(h), a->val, a->len);
+	return 0;
+}
+
+/* lmdb_put - set a value in one write transaction */
+static enum pfl_store_status
+lmdb_put(struct pfl_store *st, const char *key, const void *val, size_t len,
+    unsigned ttl_s, char *err, size_t errlen)
+{
+	struct put_args a = { key, val, len, pfl_store_expiry(ttl_s) };
+
+	return run((struct store_lmdb *)st, true, put_body, &a, err, errlen);
+}
+
+struct get_args {
+	const char *key;
+	void *buf;
+	size_t n, *len_r;
+	char *err;
+	size_t errlen;
+};
+
+/* get_body - copy out a live value; a window or an expired one is none */
+static int
+get_body(struct lenv *le, MDB_txn *txn, void *arg)
+{
+	struct get_args *a = arg;
+	MDB_val k = { strlen(a->key), (void *)a->key }, v;
+	struct value_head h;
+	char shown[64];
+	size_t len;
+	int rc;
+
+	if ((rc = mdb_get(txn, le->dbi, &k, &v)) != 0)
+		return rc;
+	if (as_value(&v, &h)) {
+		if (pfl_store_expired(h.expires, pfl_store_now_ms()))
+			return MDB_NOTFOUND;
+		len = v.mv_size - sizeof(h);
+		memcpy(a->buf, (const char *)v.mv_data + sizeof(h),
+		    len < a->n ? len : a->n);
+		*a->len_r = len;
+		return 0;
+	}
+	if (is_window(&v))
+		return MDB_NOTFOUND;
+	pfl_store_error(a->err, a->errlen,
+	    "lmdb %s: key %s holds no record of ours (delete it)", le->path,
+	    pfl_printable(shown, sizeof(shown), a->key, NULL));
+	return BAD_RECORD;
+}
+
+/* lmdb_get - a key's value in a read transaction */
+static enum pfl_store_status
+lmdb_get(struct pfl_store *st, const char *key, void *buf, size_t n,
+    size_t *len_r, char *err, size_t errlen)
+{
+	struct get_args a = { key, buf, n, len_r, err, errlen };
+
+	return run((struct store_lmdb *)st, false, get_body, &a, err, errlen);
+}
+
+struct del_args {
+	const char *key;
+	bool expired; /* the key held a value whose time had run out */
+};
+
 /* del_body - delete the key's record */
 static int
 del_body(struct lenv *le, MDB_txn *txn, void *arg)
 {
-	MDB_val k = { strlen(arg), arg };
+	struct del_args *a = arg;
+	MDB_val k = { strlen(a->key), (void *)a->key }, v;
+	struct value_head h;
+	int rc;
 
+	if ((rc = mdb_get(txn, le->dbi, &k, &v)) != 0)
+		return rc;
+	a->expired = as_value(&v, &h) &&
+	    pfl_store_expired(h.expires, pfl_store_now_ms());
 	return mdb_del(txn, le->dbi, &k, NULL);
 }
 
-/* lmdb_del - forget a key */
+/* lmdb_del - forget a key; one that had just expired was not there */
 static enum pfl_store_status
 lmdb_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
-	return run(
-	    (struct store_lmdb *)st, true, del_body, (void *)key, err, errlen);
+	struct del_args a = { key, false };
+	enum pfl_store_status s;
+
+	s = run((struct store_lmdb *)st, true, del_body, &a, err, errlen);
+	return s == PFL_STORE_OK && a.expired ? PFL_STORE_NOTFOUND : s;
 }
 
 struct list_args {
@@ -585,6 +733,8 @@ list_body(struct lenv *le, MDB_txn *txn, void *arg)
 {
 	struct list_args *a = arg;
 	size_t plen = strlen(a->prefix);
+	int64_t now_ms = pfl_store_now_ms();
+	struct value_head h;
 	MDB_cursor *cur;
 	MDB_val k = { plen, (void *)a->prefix }, v;
 	int rc;
@@ -595,6 +745,8 @@ list_body(struct lenv *le, MDB_txn *txn, void *arg)
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, a->prefix, plen))
 			break;
+		if (as_value(&v, &h) && pfl_store_expired(h.expires, now_ms))
+			continue;
 		if (a->n == a->cap) {
 			a->cap = a->cap ? 2 * a->cap : 64;
 			a->keys =
@@ -633,6 +785,8 @@ const struct pfl_store_ops pfl_store_lmdb_ops = {
 	.window_add = lmdb_window_add,
 	.window_total = lmdb_window_total,
 	.window_release = lmdb_window_release,
+	.put = lmdb_put,
+	.get = lmdb_get,
 	.del = lmdb_del,
 	.list = lmdb_list,
 };

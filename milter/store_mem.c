@@ -2,11 +2,12 @@
  * NAME
  *	store_mem - the "memory" store backend
  * DESCRIPTION
- *	A chained hash table (FNV-1a over the key) of bucket arrays behind
- *	one mutex, for tests and single-process use: nothing survives the
- *	process, and each pfl_store_open makes a new, empty store. Buckets
- *	that aged out are dropped when their key is written; a key whose
- *	last bucket goes is removed.
+ *	A chained hash table (FNV-1a over the key) of bucket arrays and
+ *	values behind one mutex, for tests and single-process use: nothing
+ *	survives the process, and each pfl_store_open makes a new, empty
+ *	store. Buckets that aged out are dropped when their key is written;
+ *	a key whose last bucket goes is removed. A value that expired is
+ *	dropped when its key is next looked up.
  * THREAD SAFETY
  *	Every call holds the mutex for its whole length; list collects the
  *	keys first and calls fn without it.
@@ -23,7 +24,11 @@
 struct entry {
 	char *key;
 	uint32_t hash;
-	struct pfl_store_buckets b;
+	bool is_value;              /* holds val, not buckets */
+	struct pfl_store_buckets b; /* a window's buckets */
+	unsigned char *val;         /* a value's bytes (malloc'd) */
+	size_t len;
+	int64_t expires; /* a value's expiry, ms (0: never) */
 	struct entry *chain;
 };
 
@@ -74,6 +79,7 @@ static void
 free_entry(struct entry *e)
 {
 	pfl_store_buckets_free(&e->b);
+	free(e->val);
 	free(e->key);
 	free(e);
 }
@@ -146,17 +152,53 @@ lookup(struct store_mem *m, const char *key, bool create)
 	return ep;
 }
 
-/* drop_if_empty - remove the entry at ep once it has no bucket */
+/* unlink_entry - remove and free the entry at ep */
 static void
-drop_if_empty(struct store_mem *m, struct entry **ep)
+unlink_entry(struct store_mem *m, struct entry **ep)
 {
 	struct entry *e = *ep;
 
-	if (e == NULL || e->b.n > 0)
-		return;
 	*ep = e->chain;
 	free_entry(e);
 	m->count--;
+}
+
+/* drop_if_empty - remove the window entry at ep once it has no bucket */
+static void
+drop_if_empty(struct store_mem *m, struct entry **ep)
+{
+	if (*ep != NULL && !(*ep)->is_value && (*ep)->b.n == 0)
+		unlink_entry(m, ep);
+}
+
+/* gone - is e a value whose time ran out? */
+static bool
+gone(const struct entry *e, int64_t now_ms)
+{
+	return e->is_value && pfl_store_expired(e->expires, now_ms);
+}
+
+/* lookup_live - lookup, after dropping the key's value if it expired */
+static struct entry **
+lookup_live(struct store_mem *m, const char *key, bool create)
+{
+	struct entry **ep = lookup(m, key, false);
+
+	if (*ep != NULL && gone(*ep, pfl_store_now_ms()))
+		unlink_entry(m, ep);
+	return lookup(m, key, create);
+}
+
+/* holds_value - the TEMPFAIL of a window call on a key with a value */
+static enum pfl_store_status
+holds_value(const char *key, char *err, size_t errlen)
+{
+	char shown[64];
+
+	pfl_store_error(err, errlen,
+	    "memory: key %s holds a value, not a window",
+	    pfl_printable(shown, sizeof(shown), key, NULL));
+	return PFL_STORE_TEMPFAIL;
 }
 
 /* mem_window_add - the window add under the lock */
@@ -167,15 +209,17 @@ mem_window_add(struct pfl_store *st, const char *key,
 {
 	struct store_mem *m = (struct store_mem *)st;
 	struct entry **ep;
+	bool value;
 
-	(void)err;
-	(void)errlen;
 	pthread_mutex_lock(&m->lock);
-	ep = lookup(m, key, true);
-	(void)pfl_store_buckets_window_add(&(*ep)->b, w, now, n, limit, r);
-	drop_if_empty(m, ep);
+	ep = lookup_live(m, key, true);
+	if (!(value = (*ep)->is_value)) {
+		(void)pfl_store_buckets_window_add(
+		    &(*ep)->b, w, now, n, limit, r);
+		drop_if_empty(m, ep);
+	}
 	pthread_mutex_unlock(&m->lock);
-	return PFL_STORE_OK;
+	return value ? holds_value(key, err, errlen) : PFL_STORE_OK;
 }
 
 /* mem_window_total - the window's count, changing nothing */
@@ -187,15 +231,16 @@ mem_window_total(struct pfl_store *st, const char *key,
 	struct store_mem *m = (struct store_mem *)st;
 	struct entry **ep;
 	size_t live = 0;
+	bool value = false;
 
-	(void)err;
-	(void)errlen;
 	pthread_mutex_lock(&m->lock);
-	ep = lookup(m, key, false);
-	if (*ep != NULL)
+	ep = lookup_live(m, key, false);
+	if (*ep != NULL && !(value = (*ep)->is_value))
 		*total_r =
 		    pfl_store_buckets_window_total(&(*ep)->b, w, now, &live);
 	pthread_mutex_unlock(&m->lock);
+	if (value)
+		return holds_value(key, err, errlen);
 	return live > 0 ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
 }
 
@@ -207,17 +252,61 @@ mem_window_release(struct pfl_store *st, const char *key,
 {
 	struct store_mem *m = (struct store_mem *)st;
 	struct entry **ep;
+	bool value = false;
 
-	(void)err;
-	(void)errlen;
 	pthread_mutex_lock(&m->lock);
-	ep = lookup(m, key, false);
-	if (*ep != NULL) {
+	ep = lookup_live(m, key, false);
+	if (*ep != NULL && !(value = (*ep)->is_value)) {
 		(void)pfl_store_buckets_release(&(*ep)->b, w, bucket, n);
 		drop_if_empty(m, ep);
 	}
 	pthread_mutex_unlock(&m->lock);
+	return value ? holds_value(key, err, errlen) : PFL_STORE_OK;
+}
+
+/* mem_put - replace what key holds with a value */
+static enum pfl_store_status
+mem_put(struct pfl_store *st, const char *key, const void *val, size_t len,
+    unsigned ttl_s, char *err, size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	unsigned char *copy = pfl_xmalloc(len ? len : 1);
+	struct entry *e;
+
+	(void)err;
+	(void)errlen;
+	memcpy(copy, val, len);
+	pthread_mutex_lock(&m->lock);
+	e = *lookup(m, key, true);
+	pfl_store_buckets_free(&e->b);
+	free(e->val);
+	e->is_value = true;
+	e->val = copy;
+	e->len = len;
+	e->expires = pfl_store_expiry(ttl_s);
+	pthread_mutex_unlock(&m->lock);
 	return PFL_STORE_OK;
+}
+
+/* mem_get - copy out a key's value */
+static enum pfl_store_status
+mem_get(struct pfl_store *st, const char *key, void *buf, size_t n,
+    size_t *len_r, char *err, size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct entry *e;
+	bool found;
+
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&m->lock);
+	e = *lookup_live(m, key, false);
+	if ((found = e != NULL && e->is_value)) {
+		memcpy(buf, e->val, e->len < n ? e->len : n);
+		*len_r = e->len;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return found ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
 }
 
 /* mem_del - forget a key */
@@ -225,19 +314,17 @@ static enum pfl_store_status
 mem_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
 	struct store_mem *m = (struct store_mem *)st;
-	struct entry **ep, *e;
+	struct entry **ep;
+	bool found;
 
 	(void)err;
 	(void)errlen;
 	pthread_mutex_lock(&m->lock);
-	ep = lookup(m, key, false);
-	if ((e = *ep) != NULL) {
-		*ep = e->chain;
-		free_entry(e);
-		m->count--;
-	}
+	ep = lookup_live(m, key, false);
+	if ((found = *ep != NULL))
+		unlink_entry(m, ep);
 	pthread_mutex_unlock(&m->lock);
-	return e != NULL ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
+	return found ? PFL_STORE_OK : PFL_STORE_NOTFOUND;
 }
 
 /* by_name - qsort order of key pointers */
@@ -247,11 +334,12 @@ by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* collect - copies of the keys starting with prefix (caller frees) */
+/* collect - copies of the live keys starting with prefix (caller frees) */
 static char **
 collect(struct store_mem *m, const char *prefix, size_t *n_r)
 {
 	size_t i, n = 0, plen = strlen(prefix);
+	int64_t now_ms = pfl_store_now_ms();
 	struct entry *e;
 	char **keys;
 
@@ -259,7 +347,8 @@ collect(struct store_mem *m, const char *prefix, size_t *n_r)
 	keys = pfl_xcalloc(m->count + 1, sizeof(*keys));
 	for (i = 0; i < m->nslots; i++)
 		for (e = m->slots[i]; e != NULL; e = e->chain)
-			if (strncmp(e->key, prefix, plen) == 0)
+			if (strncmp(e->key, prefix, plen) == 0 &&
+			    !gone(e, now_ms))
 				keys[n++] = pfl_xstrdup(e->key);
 	pthread_mutex_unlock(&m->lock);
 	if (n > 1)
@@ -295,6 +384,8 @@ const struct pfl_store_ops pfl_store_mem_ops = {
 	.window_add = mem_window_add,
 	.window_total = mem_window_total,
 	.window_release = mem_window_release,
+	.put = mem_put,
+	.get = mem_get,
 	.del = mem_del,
 	.list = mem_list,
 };

@@ -7,7 +7,12 @@
  *	of its own handle. store.c checks every argument before it calls a
  *	backend, so a backend sees only a key of 1..PFL_STORE_KEY_MAX bytes,
  *	a window of at most PFL_STORE_WINDOW_MAX seconds, 0 <= now <=
- *	PFL_STORE_TIME_MAX and counts of at most PFL_STORE_COUNT_MAX.
+ *	PFL_STORE_TIME_MAX, counts of at most PFL_STORE_COUNT_MAX and values
+ *	of at most PFL_STORE_VALUE_MAX bytes (val and buf not NULL).
+ *
+ *	The backends that keep values in C (memory, LMDB) store with each
+ *	one the wall-clock millisecond at which it expires (0: never) and
+ *	judge it by pfl_store_expired; Redis keeps its own TTL.
  *
  *	The bucket arithmetic (store.c) is shared by the backends that keep
  *	buckets in C (memory, LMDB); the Redis backend does the same sums in
@@ -45,6 +50,12 @@ struct pfl_store_ops {
 	enum pfl_store_status (*window_release)(struct pfl_store *,
 	    const char *, const struct pfl_window *, time_t, uint64_t, char *,
 	    size_t);
+	/* put - the key's value; ttl_s 0: no expiry */
+	enum pfl_store_status (*put)(struct pfl_store *, const char *,
+	    const void *, size_t, unsigned, char *, size_t);
+	/* get - copy at most n bytes; the whole length into *len_r */
+	enum pfl_store_status (*get)(struct pfl_store *, const char *, void *,
+	    size_t, size_t *, char *, size_t);
 	enum pfl_store_status (*del)(
 	    struct pfl_store *, const char *, char *, size_t);
 	enum pfl_store_status (*list)(struct pfl_store *, const char *,
@@ -71,6 +82,15 @@ bool pfl_store_backend_built(const char *kind);
 /* pfl_store_error - format a reason into err (size n; err may be NULL) */
 void pfl_store_error(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* pfl_store_now_ms - the wall clock in milliseconds since the epoch */
+int64_t pfl_store_now_ms(void);
+
+/* pfl_store_expiry - when a value put now with ttl_s expires (0: never) */
+int64_t pfl_store_expiry(unsigned ttl_s);
+
+/* pfl_store_expired - has a value that expires at expires (ms) expired? */
+bool pfl_store_expired(int64_t expires, int64_t now_ms);
 
 /* One bucket: count units in [start, start + width). */
 struct pfl_store_bucket {

@@ -11,6 +11,11 @@
  *	add sets the key's TTL to the window plus one bucket, so keys that
  *	are no longer written go away by themselves; list uses SCAN.
  *
+ *	A value is a Redis string under the same name, set by SET (with EX
+ *	for a time to live) and read by GET; Redis's own expiry drops it.
+ *	GET on a window's hash answers WRONGTYPE, which is "no value" here;
+ *	the window script refuses a key that is not a hash.
+ *
  *	Each thread has its own connection (a pthread key), made at its
  *	first call, never at open: open only checks the spec, so a server
  *	that is down at start is TEMPFAIL per call, not a failed start, and
@@ -48,11 +53,16 @@
  * The window script. KEYS[1] the hash; ARGV: mode (add, total,
  * release), time (now, or the bucket for release), bucket width, number
  * of buckets, n, limit. Returns {admitted, total, bucket, next_free,
- * live buckets}. Counts stay below 2^53, so the sums in doubles are
- * exact; n goes to HINCRBY as the caller's decimal string.
+ * live buckets}, or an error when the key is not a hash (a value).
+ * Counts stay below 2^53, so the sums in doubles are exact; n goes to
+ * HINCRBY as the caller's decimal string.
  */
 static const char script[] =
     "local key, mode = KEYS[1], ARGV[1]\n"
+    "local ty = redis.call('TYPE', key).ok\n"
+    "if ty ~= 'none' and ty ~= 'hash' then\n"
+    "  return redis.error_reply('key holds a value, not a window')\n"
+    "end\n"
     "local t, b = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local span = b * tonumber(ARGV[4])\n"
     "local n, limit = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
@@ -122,12 +132,16 @@ struct store_redis {
 	struct conn *conns;
 };
 
-/* A command; with script set, argv[0..1] become EVALSHA sha or EVAL. */
+/*
+ * A command; with script set, argv[0..1] become EVALSHA sha or EVAL.
+ * With wrongtype_none set, a WRONGTYPE error means no such key.
+ */
 struct request {
 	int argc;
 	const char *argv[10];
 	size_t len[10];
 	bool script;
+	bool wrongtype_none;
 };
 
 /* redis_kind - the backend's name */
@@ -512,9 +526,18 @@ send_request(struct store_redis *sr, struct conn *cn, struct request *q,
 	    sr, cn, deadline, q->argc, q->argv, q->len, timeout_r, err, errlen);
 }
 
+/* is_wrongtype - the key holds another type than the command wants */
+static bool
+is_wrongtype(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+	    strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
 /*
  * call - a request on this thread's connection, connecting as needed;
- * TEMPFAIL when no reply came in time or the server answered an error.
+ * TEMPFAIL when no reply came in time or the server answered an error
+ * (NOTFOUND for WRONGTYPE when the request says so).
  */
 static enum pfl_store_status
 call(struct store_redis *sr, struct request *q, int64_t deadline,
@@ -538,6 +561,11 @@ call(struct store_redis *sr, struct request *q, int64_t deadline,
 	}
 	if ((*r)->type != REDIS_REPLY_ERROR)
 		return PFL_STORE_OK;
+	if (q->wrongtype_none && is_wrongtype(*r)) {
+		freeReplyObject(*r);
+		*r = NULL;
+		return PFL_STORE_NOTFOUND;
+	}
 	expect(sr, *r, REDIS_REPLY_ARRAY, q->argv[0], err, errlen);
 	*r = NULL;
 	return PFL_STORE_TEMPFAIL;
@@ -569,7 +597,7 @@ run_script(struct store_redis *sr, const char *mode, const char *key,
 	struct request q = { 10,
 		{ NULL, NULL, "1", a.name, mode, a.t, a.width, a.count, a.n,
 		    a.limit },
-		{ 0 }, true };
+		{ 0 }, true, false };
 	enum pfl_store_status s;
 	redisReply *r;
 	size_t i;
@@ -646,13 +674,66 @@ redis_window_release(struct pfl_store *st, const char *key,
 	    n, 0, out, err, errlen);
 }
 
+/* redis_put - SET the key's string, with EX when it has a time to live */
+static enum pfl_store_status
+redis_put(struct pfl_store *st, const char *key, const void *val, size_t len,
+    unsigned ttl_s, char *err, size_t errlen)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+	char name[PFL_STORE_KEY_MAX + 8], ttl[16];
+	struct request q = { ttl_s ? 5 : 3, { "SET", name, val, "EX", ttl },
+		{ 3, 0, len, 2, 0 }, false, false };
+	enum pfl_store_status s;
+	redisReply *r;
+
+	q.len[1] = key_name(name, sizeof(name), key);
+	q.len[4] = (size_t)snprintf(ttl, sizeof(ttl), "%u", ttl_s);
+	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	return expect(sr, r, REDIS_REPLY_STATUS, "SET", err, errlen)
+	    ? PFL_STORE_OK
+	    : PFL_STORE_TEMPFAIL;
+}
+
+/* redis_get - GET the key's string; a window's hash is no value */
+static enum pfl_store_status
+redis_get(struct pfl_store *st, const char *key, void *buf, size_t n,
+    size_t *len_r, char *err, size_t errlen)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+	char name[PFL_STORE_KEY_MAX + 8];
+	struct request q = { 2, { "GET", name }, { 3, 0 }, false, true };
+	enum pfl_store_status s;
+	redisReply *r;
+
+	q.len[1] = key_name(name, sizeof(name), key);
+	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
+	if (s != PFL_STORE_OK)
+		return s;
+	if (r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		return PFL_STORE_NOTFOUND;
+	}
+	if (r->type == REDIS_REPLY_STRING) {
+		memcpy(buf, r->str, r->len < n ? r->len : n);
+		*len_r = r->len;
+		freeReplyObject(r);
+		return PFL_STORE_OK;
+	}
+	freeReplyObject(r);
+	pfl_store_error(
+	    err, errlen, "redis %s: unexpected reply to GET", sr->name);
+	return PFL_STORE_TEMPFAIL;
+}
+
 /* redis_del - forget a key */
 static enum pfl_store_status
 redis_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
 	struct store_redis *sr = (struct store_redis *)st;
 	char name[PFL_STORE_KEY_MAX + 8];
-	struct request q = { 2, { "DEL", name }, { 3, 0 }, false };
+	struct request q = { 2, { "DEL", name }, { 3, 0 }, false, false };
 	enum pfl_store_status s;
 	redisReply *r;
 	bool gone;
@@ -716,7 +797,7 @@ scan_step(struct store_redis *sr, char cursor[32], const char *pattern,
 {
 	struct request q = { 6,
 		{ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" },
-		{ 4, strlen(cursor), 5, strlen(pattern), 5, 4 }, false };
+		{ 4, strlen(cursor), 5, strlen(pattern), 5, 4 }, false, false };
 	enum pfl_store_status s;
 	redisReply *r;
 
@@ -785,6 +866,8 @@ const struct pfl_store_ops pfl_store_redis_ops = {
 	.window_add = redis_window_add,
 	.window_total = redis_window_total,
 	.window_release = redis_window_release,
+	.put = redis_put,
+	.get = redis_get,
 	.del = redis_del,
 	.list = redis_list,
 };

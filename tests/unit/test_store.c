@@ -33,6 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#ifdef HAVE_LMDB
+#include <lmdb.h>
+#endif
 
 #include "store.h"
 #include "store_private.h"
@@ -396,8 +399,9 @@ test_bad_arguments(void **state)
 	struct pfl_window w = { 10, 6 }, none = { 0, 6 },
 			  huge = { 1u << 20, 1u << 20 };
 	struct pfl_window_result r;
-	char err[256], longkey[600];
+	char err[256], longkey[600], big[PFL_STORE_VALUE_MAX + 1] = "";
 	uint64_t t;
+	size_t len;
 
 	(void)state;
 	memset(longkey, 'k', sizeof(longkey) - 1);
@@ -423,8 +427,37 @@ test_bad_arguments(void **state)
 	    PFL_STORE_TEMPFAIL);
 	assert_int_equal(
 	    pfl_store_delete(st, "", err, sizeof(err)), PFL_STORE_TEMPFAIL);
+	/* values: key, size, pointers */
+	assert_int_equal(pfl_store_put(st, "", "v", 1, 0, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "empty key"));
+	assert_int_equal(
+	    pfl_store_put(st, longkey, "v", 1, 0, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(pfl_store_put(st, "k", big, PFL_STORE_VALUE_MAX + 1, 0,
+			     err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "value longer than 4096 bytes"));
+	assert_int_equal(pfl_store_put(st, "k", NULL, 3, 0, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "no value"));
+	len = 99;
+	assert_int_equal(
+	    pfl_store_get(st, "", big, sizeof(big), &len, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(len, 0);
+	assert_int_equal(
+	    pfl_store_get(st, longkey, big, sizeof(big), &len, NULL, 0),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(
+	    pfl_store_get(st, "k", NULL, 5, &len, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "no buffer"));
 	/* nothing was stored by the refused calls */
 	assert_int_equal(total(st, "k", 10, 6, T0), -1);
+	assert_int_equal(
+	    pfl_store_get(st, "k", big, sizeof(big), NULL, err, sizeof(err)),
+	    PFL_STORE_NOTFOUND);
 	pfl_store_close(&st);
 }
 
@@ -577,6 +610,313 @@ test_contract(void **state)
 		contract(st, kinds[i]);
 		listing(st, kinds[i]);
 		pfl_store_close(&st);
+	}
+}
+
+/* --- values: put, get, expiry, and keys of both kinds --------------------- */
+
+/* put - set a string value, which must not fail */
+static void
+put(struct pfl_store *st, const char *key, const char *val, unsigned ttl_s)
+{
+	char err[256] = "";
+
+	if (pfl_store_put(st, key, val, strlen(val), ttl_s, err, sizeof(err)) !=
+	    PFL_STORE_OK)
+		fail_msg("%s put %s: %s", pfl_store_kind(st), key, err);
+}
+
+/*
+ * get - a string value into buf (size n, NUL-terminated); its status,
+ * and a TEMPFAIL is a failure
+ */
+static enum pfl_store_status
+get(struct pfl_store *st, const char *key, char *buf, size_t n)
+{
+	enum pfl_store_status s;
+	char err[256] = "";
+	size_t len = 99;
+
+	s = pfl_store_get(st, key, buf, n - 1, &len, err, sizeof(err));
+	if (s == PFL_STORE_TEMPFAIL)
+		fail_msg("%s get %s: %s", pfl_store_kind(st), key, err);
+	if (s != PFL_STORE_OK)
+		assert_int_equal(len, 0);
+	buf[s != PFL_STORE_OK ? 0 : len < n - 1 ? len : n - 1] = '\0';
+	return s;
+}
+
+/* has_value - does key hold exactly the string want? */
+static void
+has_value(struct pfl_store *st, const char *key, const char *want)
+{
+	char buf[256];
+
+	if (get(st, key, buf, sizeof(buf)) != PFL_STORE_OK)
+		fail_msg("%s get %s: not found", pfl_store_kind(st), key);
+	assert_string_equal(buf, want);
+}
+
+/* no_value - key holds no value (missing, expired or a window) */
+static void
+no_value(struct pfl_store *st, const char *key)
+{
+	char buf[256];
+
+	assert_int_equal(get(st, key, buf, sizeof(buf)), PFL_STORE_NOTFOUND);
+}
+
+/* list_into - the keys under prefix, in s */
+static void
+list_into(struct pfl_store *st, const char *prefix, struct seen *s)
+{
+	char err[256] = "";
+
+	memset(s, 0, sizeof(*s));
+	if (pfl_store_list(st, prefix, collect_key, s, err, sizeof(err)) !=
+	    PFL_STORE_OK)
+		fail_msg("%s list %s: %s", pfl_store_kind(st), prefix, err);
+}
+
+/* values - put, get, overwrite, truncation, delete and list on a backend */
+static void
+values(struct pfl_store *st, const char *p)
+{
+	static const char bin[] = { 'a', 0, 'b', 0, (char)0xff };
+	char key[64], buf[PFL_STORE_VALUE_MAX + 2], err[256];
+	size_t len;
+	struct seen s;
+
+	snprintf(key, sizeof(key), "%s/val/a", p);
+	no_value(st, key);
+	put(st, key, "127.0.0.2 zen.spamhaus.org since 1700000000", 0);
+	has_value(st, key, "127.0.0.2 zen.spamhaus.org since 1700000000");
+	/* overwrite, shorter: nothing of the old value shows through */
+	put(st, key, "delisted", 0);
+	has_value(st, key, "delisted");
+	/* cut short to the buffer; the whole length is told */
+	memset(buf, '#', sizeof(buf));
+	assert_int_equal(pfl_store_get(st, key, buf, 3, &len, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(len, 8);
+	assert_memory_equal(buf, "del#", 4);
+	/* no buffer: only the length */
+	len = 0;
+	assert_int_equal(
+	    pfl_store_get(st, key, NULL, 0, &len, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(len, 8);
+	/* any bytes, NULs too, and the empty value */
+	snprintf(key, sizeof(key), "%s/val/bin", p);
+	assert_int_equal(
+	    pfl_store_put(st, key, bin, sizeof(bin), 0, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(
+	    pfl_store_get(st, key, buf, sizeof(buf), &len, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(len, sizeof(bin));
+	assert_memory_equal(buf, bin, sizeof(bin));
+	snprintf(key, sizeof(key), "%s/val/empty", p);
+	assert_int_equal(
+	    pfl_store_put(st, key, NULL, 0, 0, err, sizeof(err)), PFL_STORE_OK);
+	len = 99;
+	assert_int_equal(
+	    pfl_store_get(st, key, buf, sizeof(buf), &len, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(len, 0);
+	/* the largest value there may be */
+	snprintf(key, sizeof(key), "%s/val/max", p);
+	memset(buf, 'm', PFL_STORE_VALUE_MAX);
+	buf[PFL_STORE_VALUE_MAX - 1] = 'z';
+	assert_int_equal(pfl_store_put(st, key, buf, PFL_STORE_VALUE_MAX, 0,
+			     err, sizeof(err)),
+	    PFL_STORE_OK);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(
+	    pfl_store_get(st, key, buf, sizeof(buf), &len, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(len, PFL_STORE_VALUE_MAX);
+	assert_int_equal(buf[0], 'm');
+	assert_int_equal(buf[PFL_STORE_VALUE_MAX - 1], 'z');
+	assert_int_equal(buf[PFL_STORE_VALUE_MAX], 0);
+	/* list by prefix, in order; delete: present, then gone */
+	snprintf(key, sizeof(key), "%s/val/", p);
+	list_into(st, key, &s);
+	assert_int_equal(s.n, 4);
+	snprintf(key, sizeof(key), "%s/val/a", p);
+	assert_string_equal(s.keys[0], key);
+	snprintf(key, sizeof(key), "%s/val/max", p);
+	assert_string_equal(s.keys[3], key);
+	snprintf(key, sizeof(key), "%s/val/bin", p);
+	assert_int_equal(
+	    pfl_store_delete(st, key, err, sizeof(err)), PFL_STORE_OK);
+	no_value(st, key);
+	assert_int_equal(
+	    pfl_store_delete(st, key, err, sizeof(err)), PFL_STORE_NOTFOUND);
+	snprintf(key, sizeof(key), "%s/val/", p);
+	list_into(st, key, &s);
+	assert_int_equal(s.n, 3);
+}
+
+/* window_refused - every window call on key is TEMPFAIL: it holds a value */
+static void
+window_refused(struct pfl_store *st, const char *key)
+{
+	struct pfl_window w = { 10, 6 };
+	struct pfl_window_result r;
+	char err[256];
+	uint64_t t = 99;
+
+	err[0] = '\0';
+	assert_int_equal(
+	    pfl_store_window_add(st, key, &w, T0, 1, 5, &r, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	if (strstr(err, "holds a value, not a window") == NULL)
+		fail_msg("%s add on a value: %s", pfl_store_kind(st), err);
+	assert_false(r.admitted);
+	err[0] = '\0';
+	assert_int_equal(
+	    pfl_store_window_total(st, key, &w, T0, &t, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "holds a value"));
+	assert_int_equal(t, 0);
+	err[0] = '\0';
+	assert_int_equal(pfl_store_window_release(
+			     st, key, &w, T0 - T0 % 10, 1, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "holds a value"));
+}
+
+/* mixing - values and windows under one prefix, never read as each other */
+static void
+mixing(struct pfl_store *st, const char *p)
+{
+	char w[64], v[64], prefix[64], err[256];
+	struct seen s;
+
+	snprintf(w, sizeof(w), "%s/mix/w", p);
+	snprintf(v, sizeof(v), "%s/mix/v", p);
+	snprintf(prefix, sizeof(prefix), "%s/mix/", p);
+	/* a window is no value */
+	assert_true(add(st, w, 10, 6, T0, 2, 5).admitted);
+	no_value(st, w);
+	assert_int_equal(total(st, w, 10, 6, T0), 2);
+	/* a value is no window, and survives the attempts */
+	put(st, v, "listed", 3600);
+	window_refused(st, v);
+	has_value(st, v, "listed");
+	/* list sees both kinds */
+	list_into(st, prefix, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.keys[0], v);
+	assert_string_equal(s.keys[1], w);
+	/* a put replaces a window */
+	put(st, w, "was a window", 0);
+	has_value(st, w, "was a window");
+	window_refused(st, w);
+	/* once deleted, the key may be a window again, from nothing */
+	assert_int_equal(
+	    pfl_store_delete(st, w, err, sizeof(err)), PFL_STORE_OK);
+	assert_int_equal(total(st, w, 10, 6, T0), -1);
+	assert_int_equal(add(st, w, 10, 6, T0, 1, 5).total, 0);
+	assert_int_equal(total(st, w, 10, 6, T0), 1);
+	no_value(st, w);
+	/* deleting a value leaves the window beside it alone */
+	assert_int_equal(
+	    pfl_store_delete(st, v, err, sizeof(err)), PFL_STORE_OK);
+	list_into(st, prefix, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.keys[0], w);
+}
+
+static void
+test_values(void **state)
+{
+	char spec[300];
+	struct pfl_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st = open_spec(spec);
+		values(st, kinds[i]);
+		mixing(st, kinds[i]);
+		pfl_store_close(&st);
+	}
+}
+
+/* expiring - values with and without a time to live, before it runs out */
+static void
+expiring(struct pfl_store *st)
+{
+	put(st, "exp/short", "short", 1);
+	put(st, "exp/long", "long", 3600);
+	put(st, "exp/forever", "forever", 0);
+	put(st, "exp/renewed", "renewed-1", 1);
+	put(st, "exp/renewed", "renewed", 0); /* drops the time to live */
+	put(st, "exp/shortened", "shortened-0", 0);
+	put(st, "exp/shortened", "shortened", 1);
+	put(st, "exp/del", "del", 1);
+	put(st, "exp/win", "win", 1);
+	has_value(st, "exp/short", "short");
+	has_value(st, "exp/shortened", "shortened");
+	has_value(st, "exp/del", "del");
+}
+
+/* expired - the same values after their second ran out */
+static void
+expired(struct pfl_store *st)
+{
+	char err[256];
+	struct seen s;
+
+	no_value(st, "exp/short");
+	no_value(st, "exp/shortened");
+	has_value(st, "exp/long", "long");
+	has_value(st, "exp/forever", "forever");
+	has_value(st, "exp/renewed", "renewed");
+	assert_int_equal(pfl_store_delete(st, "exp/del", err, sizeof(err)),
+	    PFL_STORE_NOTFOUND);
+	list_into(st, "exp/", &s);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.keys[0], "exp/forever");
+	assert_string_equal(s.keys[1], "exp/long");
+	assert_string_equal(s.keys[2], "exp/renewed");
+	/* an expired value is no obstacle to a window */
+	assert_int_equal(total(st, "exp/win", 10, 6, T0), -1);
+	assert_int_equal(add(st, "exp/win", 10, 6, T0, 1, 5).total, 0);
+	assert_int_equal(total(st, "exp/win", 10, 6, T0), 1);
+	no_value(st, "exp/win");
+	/* nor to a new value */
+	put(st, "exp/short", "again", 1);
+	has_value(st, "exp/short", "again");
+}
+
+static void
+test_value_expiry(void **state)
+{
+	struct pfl_store *st[3] = { NULL, NULL, NULL };
+	char spec[300];
+	size_t i;
+
+	(void)state;
+	/* every backend at once: one wait for all */
+	for (i = 0; i < 3; i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st[i] = open_spec(spec);
+		expiring(st[i]);
+	}
+	usleep(1300 * 1000);
+	for (i = 0; i < 3; i++) {
+		if (st[i] == NULL)
+			continue;
+		expired(st[i]);
+		pfl_store_close(&st[i]);
 	}
 }
 
@@ -1033,6 +1373,134 @@ test_lmdb_sweep(void **state)
 	pfl_store_close(&st);
 }
 
+#ifdef HAVE_LMDB
+/* raw_env - the file's environment opened directly (no store handle open) */
+static MDB_env *
+raw_env(const char *path)
+{
+	MDB_env *env;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	return env;
+}
+
+/* raw_put - write a record as it is, bypassing the store */
+static void
+raw_put(const char *path, const char *key, const void *rec, size_t len)
+{
+	MDB_env *env = raw_env(path);
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)rec };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* raw_get - a record's bytes into buf (size n); its length, -1 if none */
+static long
+raw_get(const char *path, const char *key, void *buf, size_t n)
+{
+	MDB_env *env = raw_env(path);
+	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	long len = -1;
+
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	if (mdb_get(txn, dbi, &k, &v) == 0) {
+		len = (long)v.mv_size;
+		memcpy(buf, v.mv_data, v.mv_size < n ? v.mv_size : n);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return len;
+}
+#endif
+
+/* A window record as written before values existed: "PFL1", one bucket. */
+struct old_record {
+	uint32_t magic, keep_s;
+	int64_t start;
+	uint32_t width, unused;
+	uint64_t count;
+};
+
+/* A value record: "PFV1", zero, the expiry in ms, then the bytes. */
+struct value_record {
+	uint32_t magic, unused;
+	int64_t expires;
+	char bytes[8];
+};
+
+static void
+test_lmdb_values(void **state)
+{
+#ifdef HAVE_LMDB
+	struct old_record old = { 0x314c4650u, 70, T0 - T0 % 10, 10, 0, 4 };
+	struct value_record vr = { 0x31564650u, 0, 0, "" }, got;
+	char spec[300], err[256], buf[64];
+	struct pfl_store *st;
+	struct seen s;
+	int i;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	/* a window record from before values: still a window, no value */
+	raw_put(spec + 5, "old/window", &old, sizeof(old));
+	/* a value whose time ran out long ago, and a record of nobody's */
+	vr.expires = 1000;
+	memcpy(vr.bytes, "stale", 6);
+	raw_put(spec + 5, "old/stale", &vr, sizeof(vr));
+	raw_put(spec + 5, "old/junk", "junk", 4);
+	st = open_spec(spec);
+	assert_int_equal(total(st, "old/window", 10, 6, T0), 4);
+	no_value(st, "old/window");
+	assert_int_equal(add(st, "old/window", 10, 6, T0, 1, 5).total, 4);
+	no_value(st, "old/stale");
+	assert_int_equal(pfl_store_get(st, "old/junk", buf, sizeof(buf), NULL,
+			     err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_non_null(strstr(err, "holds no record of ours"));
+	assert_int_equal(
+	    pfl_store_delete(st, "old/junk", err, sizeof(err)), PFL_STORE_OK);
+	list_into(st, "old/", &s);
+	assert_int_equal(s.n, 1); /* the expired value is not listed */
+	assert_string_equal(s.keys[0], "old/window");
+	/* a value survives a reopen, with its tag and no expiry */
+	put(st, "dnsbl/192.0.2.1", "zen since 1700000000", 0);
+	put(st, "dnsbl/192.0.2.2", "b.barracudacentral.org", 3600);
+	pfl_store_close(&st);
+	assert_int_equal(
+	    raw_get(spec + 5, "dnsbl/192.0.2.1", &got, sizeof(got)), 16 + 20);
+	assert_int_equal(got.magic, 0x31564650u);
+	assert_int_equal(got.expires, 0);
+	assert_int_equal(
+	    raw_get(spec + 5, "dnsbl/192.0.2.2", &got, sizeof(got)), 16 + 22);
+	assert_true(got.expires > (int64_t)time(NULL) * 1000 + 3590 * 1000);
+	assert_true(got.expires <= (int64_t)time(NULL) * 1000 + 3601 * 1000);
+	st = open_spec(spec);
+	has_value(st, "dnsbl/192.0.2.1", "zen since 1700000000");
+	has_value(st, "dnsbl/192.0.2.2", "b.barracudacentral.org");
+	/* adds sweep the expired value away; live values stay */
+	for (i = 0; i < 4; i++)
+		assert_true(add(st, "new", 10, 6, T0, 1, 100).admitted);
+	pfl_store_close(&st);
+	assert_int_equal(raw_get(spec + 5, "old/stale", buf, sizeof(buf)), -1);
+	assert_true(raw_get(spec + 5, "dnsbl/192.0.2.1", buf, sizeof(buf)) > 0);
+	assert_true(raw_get(spec + 5, "old/window", buf, sizeof(buf)) > 0);
+#else
+	(void)state;
+	need_lmdb();
+#endif
+}
+
 /* --- Redis: unreachable, silent, restarted, layout ---------------------------- */
 
 /* need_redis - skip unless the Redis backend is built and a server runs */
@@ -1058,23 +1526,38 @@ elapsed_ms(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-/* timed_add - one add with a 300 ms timeout; its status and duration */
+enum timed_op { TIMED_ADD, TIMED_PUT, TIMED_GET };
+
+/* timed_op - one call with a 300 ms timeout; its status and duration */
 static enum pfl_store_status
-timed_add(const char *spec, long *ms, char *err, size_t n)
+timed_op(const char *spec, enum timed_op op, long *ms, char *err, size_t n)
 {
 	struct pfl_window w = { 60, 60 };
 	struct pfl_window_result r;
 	enum pfl_store_status s;
 	struct pfl_store *st;
 	struct timespec start;
+	char buf[16];
 
 	st = pfl_store_open(spec, 300, err, n);
 	assert_non_null(st);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	s = pfl_store_window_add(st, "k", &w, T0, 1, 10, &r, err, n);
+	if (op == TIMED_ADD)
+		s = pfl_store_window_add(st, "k", &w, T0, 1, 10, &r, err, n);
+	else if (op == TIMED_PUT)
+		s = pfl_store_put(st, "k", "v", 1, 60, err, n);
+	else
+		s = pfl_store_get(st, "k", buf, sizeof(buf), NULL, err, n);
 	*ms = elapsed_ms(&start);
 	pfl_store_close(&st);
 	return s;
+}
+
+/* timed_add - one add with a 300 ms timeout; its status and duration */
+static enum pfl_store_status
+timed_add(const char *spec, long *ms, char *err, size_t n)
+{
+	return timed_op(spec, TIMED_ADD, ms, err, n);
 }
 
 static void
@@ -1083,6 +1566,7 @@ test_redis_unreachable(void **state)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
 	char spec[128], err[256];
+	enum timed_op op;
 	long ms;
 	int fd;
 
@@ -1107,11 +1591,21 @@ test_redis_unreachable(void **state)
 	    spec, sizeof(spec), "redis://127.0.0.1:%d/0", ntohs(sa.sin_port));
 	assert_int_equal(
 	    timed_add(spec, &ms, err, sizeof(err)), PFL_STORE_TEMPFAIL);
-	close(fd);
 	if (strstr(err, "timed out") == NULL)
 		fail_msg("not a timeout: %s (%ld ms)", err, ms);
 	assert_true(ms >= 250);
 	assert_true(ms < 600);
+	/* the value calls are bounded the same way */
+	for (op = TIMED_PUT; op <= TIMED_GET; op++) {
+		err[0] = '\0';
+		assert_int_equal(timed_op(spec, op, &ms, err, sizeof(err)),
+		    PFL_STORE_TEMPFAIL);
+		if (strstr(err, "timed out") == NULL)
+			fail_msg("not a timeout: %s (%ld ms)", err, ms);
+		assert_true(ms >= 250);
+		assert_true(ms < 600);
+	}
+	close(fd);
 }
 
 static void
@@ -1166,7 +1660,18 @@ test_redis_layout(void **state)
 	spec_for("redis", spec, sizeof(spec));
 	st = open_spec(spec);
 	assert_true(add(st, "lay/out", 10, 6, T0, 3, 10).admitted);
+	put(st, "lay/value", "v1", 0);
+	put(st, "lay/ttl", "v2", 60);
 	pfl_store_close(&st);
+	/* a value is a plain string, with a TTL only when it was given one */
+	assert_true(
+	    raw(fx.redis_port, "GET pfl:{lay/value}", buf, sizeof(buf)));
+	assert_string_equal(buf, "$2\r\nv1\r\n");
+	assert_true(
+	    raw(fx.redis_port, "TTL pfl:{lay/value}", buf, sizeof(buf)));
+	assert_string_equal(buf, ":-1\r\n");
+	assert_true(raw(fx.redis_port, "TTL pfl:{lay/ttl}", buf, sizeof(buf)));
+	assert_true(buf[0] == ':' && atoi(buf + 1) > 55 && atoi(buf + 1) <= 60);
 	/* one hash per key under a hash tag, a field per bucket */
 	assert_true(raw(fx.redis_port, "HGET pfl:{lay/out} 1700000000:10", buf,
 	    sizeof(buf)));
@@ -1182,12 +1687,15 @@ main(void)
 		cmocka_unit_test(test_specs),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_contract),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_value_expiry),
 		cmocka_unit_test(test_property),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_lmdb_processes),
 		cmocka_unit_test(test_lmdb_restart),
 		cmocka_unit_test(test_lmdb_growth),
 		cmocka_unit_test(test_lmdb_sweep),
+		cmocka_unit_test(test_lmdb_values),
 		cmocka_unit_test(test_redis_unreachable),
 		cmocka_unit_test(test_redis_restart),
 		cmocka_unit_test(test_redis_layout),
