@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -30,6 +31,7 @@ pfl_checks_new(struct pfl_ctx *ctx, struct pfl_arena *arena, const char *sender,
 	pfl_addr_strip(c->sender, sizeof(c->sender), sender);
 	if (ctx->dkim != NULL)
 		c->verifier = pfl_dkim_verify_new(ctx->dkim, arena, id);
+	c->want_urls = pfl_checks_want_urls(c);
 	return c;
 }
 
@@ -40,6 +42,8 @@ pfl_checks_free(struct pfl_checks **cp)
 	if (*cp == NULL)
 		return;
 	pfl_dkim_verify_free(&(*cp)->verifier);
+	free((*cp)->raw);
+	(*cp)->raw = NULL;
 	*cp = NULL;
 }
 
@@ -205,6 +209,8 @@ pfl_checks_header(struct pfl_checks *c, const char *name, const char *value)
 	}
 	if (c->verifier != NULL)
 		pfl_dkim_verify_header(c->verifier, name, value, c->leadspc);
+	if (c->want_urls)
+		pfl_checks_keep_header(c, name, value);
 }
 
 /* pfl_checks_eoh - end of headers; true when the body is needed */
@@ -213,7 +219,7 @@ pfl_checks_eoh(struct pfl_checks *c)
 {
 	if (c->verifier != NULL)
 		c->nsig_fields = pfl_dkim_verify_eoh(c->verifier);
-	return c->nsig_fields > 0;
+	return c->nsig_fields > 0 || c->want_urls;
 }
 
 /* pfl_checks_body - a body chunk */
@@ -222,6 +228,8 @@ pfl_checks_body(struct pfl_checks *c, const unsigned char *buf, size_t len)
 {
 	if (c->verifier != NULL && c->nsig_fields > 0)
 		pfl_dkim_verify_body(c->verifier, buf, len);
+	if (c->want_urls)
+		pfl_checks_keep_body(c, buf, len);
 }
 
 /* dmarc_spf - the SPF result as DMARC takes it */
@@ -313,6 +321,7 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 		    added < max)
 			f[added++] = one;
 	}
+	added += pfl_checks_dnsbl_eom(c, f + added, max - added);
 	return added;
 }
 
@@ -392,5 +401,12 @@ pfl_checks_summary(const struct pfl_checks *c, char *buf, size_t n)
 		    pfl_outcome_name(r->outcome), clen ? ":" : "", (int)clen,
 		    code);
 	}
+	if (c->dnsbl_word[0] != '\0' && len < sizeof(tmp))
+		len += (size_t)snprintf(
+		    tmp + len, sizeof(tmp) - len, " dnsbl=%s", c->dnsbl_word);
+	if (c->want_urls && len < sizeof(tmp))
+		len += (size_t)snprintf(tmp + len, sizeof(tmp) - len,
+		    " urls=%zu/%zu%s", c->url_domains, c->url_links,
+		    c->url_capped ? "(capped)" : "");
 	return pfl_printable(buf, n, tmp, "\"");
 }

@@ -72,6 +72,15 @@ struct pfl_checks {
 	struct pfl_dkim_prediction pred;
 	struct pfl_dmarc_result dmarc;
 	struct pfl_auth auth;
+	/* DNSBL (dnsbl_msg.c): the message kept for the link scan */
+	bool want_urls; /* keep it (DnsblCheckUrls) */
+	char *raw;      /* header and body, up to DnsblUrlScanBytes */
+	size_t raw_len, raw_cap;
+	bool raw_full, raw_eoh; /* cut at the cap; the blank line is in */
+	size_t url_links;       /* links seen */
+	size_t url_domains;     /* link domains asked of the lists */
+	bool url_capped;        /* a cap left links or domains out */
+	char dnsbl_word[512];   /* the summary's dnsbl=, or "" */
 };
 
 /*
@@ -126,5 +135,20 @@ size_t pfl_checks_eom(struct pfl_checks *, struct pfl_finding *f, size_t max);
  * quotes, safe for a header value and a log line.
  */
 char *pfl_checks_summary(const struct pfl_checks *, char *buf, size_t n);
+
+/*
+ * The domain lists (dnsbl_msg.c): pfl_checks_eom calls
+ * pfl_checks_dnsbl_eom, which asks every usable domain list about the
+ * organisational domains of the envelope sender, the From: address and,
+ * with DnsblCheckUrls, the links in the message kept by the two keep
+ * functions. Appends at most one finding; returns how many.
+ */
+bool pfl_checks_want_urls(const struct pfl_checks *);
+void pfl_checks_keep_header(
+    struct pfl_checks *, const char *name, const char *value);
+void pfl_checks_keep_body(
+    struct pfl_checks *, const unsigned char *buf, size_t len);
+size_t pfl_checks_dnsbl_eom(
+    struct pfl_checks *, struct pfl_finding *f, size_t max);
 
 #endif

@@ -16,6 +16,8 @@
  *	    [--selector S...] [--nameserver IP@PORT] DOMAIN
  *	preflight budget show [-c CONFIG] [--target T] [--scope S] [--key KEY]
  *	preflight budget reset [-c CONFIG] KEY
+ *	preflight dnsbl status [-c CONFIG] [--refresh]
+ *	preflight dnsbl check [-c CONFIG] IP|DOMAIN...
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter. This file dispatches to them and holds
@@ -24,14 +26,18 @@
 #include <autoconfig.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "ctx.h"
+#include "daemon.h"
 #include "dns.h"
 #include "util.h"
 #include "version.h"
@@ -62,6 +68,59 @@ pfl_cli_dns(const char *nameservers, unsigned long ms)
 	    NULL)
 		fprintf(stderr, "preflight: %s\n", err);
 	return dns;
+}
+
+/* pfl_cli_load - the context of a config file */
+struct pfl_ctx *
+pfl_cli_load(const char *path)
+{
+	struct pfl_ctx *ctx;
+	char *errors = NULL;
+
+	if ((ctx = pfl_ctx_load(path, &errors)) == NULL && errors)
+		fputs(errors, stderr);
+	free(errors);
+	return ctx;
+}
+
+/* pfl_cli_memory_note - the memory store cannot be seen from here */
+int
+pfl_cli_memory_note(void)
+{
+	fprintf(stderr,
+	    "preflight: StateStore memory: the counts live inside each "
+	    "preflight-milter process and die with it; no other process can "
+	    "read or reset them (use lmdb:PATH or redis://...)\n");
+	return EX_UNAVAILABLE;
+}
+
+/* pfl_cli_lmdb_absent - does spec name an LMDB file not there yet? */
+bool
+pfl_cli_lmdb_absent(const char *spec)
+{
+	struct stat sb;
+
+	return strncmp(spec, "lmdb:", 5) == 0 && stat(spec + 5, &sb) < 0 &&
+	    errno == ENOENT;
+}
+
+/* pfl_cli_open_store - the config's store, as the daemon's user */
+struct pfl_store *
+pfl_cli_open_store(struct pfl_ctx *ctx)
+{
+	const struct pfl_config *cfg = ctx->cfg;
+	struct pfl_store *st;
+	char err[256];
+
+	if (geteuid() == 0 && cfg->user_id != NULL &&
+	    pfl_daemon_drop(cfg->user_id, err, sizeof(err)) < 0) {
+		fprintf(
+		    stderr, "preflight: UserID %s: %s\n", cfg->user_id, err);
+		return NULL;
+	}
+	if ((st = pfl_ctx_store(ctx, err, sizeof(err))) == NULL)
+		fprintf(stderr, "preflight: %s\n", err);
+	return st;
 }
 
 /* pfl_cli_valid_ip - an IPv4 or IPv6 address in text form */
@@ -99,7 +158,9 @@ usage(void)
 	    "           [--nameserver IP@PORT] DOMAIN\n"
 	    "       preflight budget show [-c CONFIG] [--target T] "
 	    "[--scope S] [--key KEY]\n"
-	    "       preflight budget reset [-c CONFIG] KEY\n");
+	    "       preflight budget reset [-c CONFIG] KEY\n"
+	    "       preflight dnsbl status [-c CONFIG] [--refresh]\n"
+	    "       preflight dnsbl check [-c CONFIG] IP|DOMAIN...\n");
 	return EX_USAGE;
 }
 
@@ -153,5 +214,7 @@ main(int argc, char **argv)
 		return pfl_cli_check_domain(argc - 1, argv + 1);
 	if (strcmp(argv[1], "budget") == 0)
 		return pfl_cli_budget(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dnsbl") == 0)
+		return pfl_cli_dnsbl(argc - 1, argv + 1);
 	return usage();
 }

@@ -12,7 +12,9 @@
 
 #include <stdbool.h>
 
+struct pfl_ctx;
 struct pfl_dns;
+struct pfl_store;
 
 /*
  * pfl_cli_timeout - a --timeout value: a whole number of milliseconds
@@ -26,6 +28,22 @@ int pfl_cli_timeout(const char *arg, unsigned long *ms_r);
  * "preflight: why" to standard error
  */
 struct pfl_dns *pfl_cli_dns(const char *nameservers, unsigned long ms);
+
+/* pfl_cli_load - a config file's context; NULL after printing its errors */
+struct pfl_ctx *pfl_cli_load(const char *path);
+
+/*
+ * pfl_cli_open_store - the config's StateStore, opened as the daemon's
+ * user when run as root with a UserID (files LMDB creates then stay
+ * usable by the daemon); NULL after saying why
+ */
+struct pfl_store *pfl_cli_open_store(struct pfl_ctx *);
+
+/* pfl_cli_lmdb_absent - does spec name an LMDB file that is not there? */
+bool pfl_cli_lmdb_absent(const char *spec);
+
+/* pfl_cli_memory_note - say the memory store cannot be seen; EX_UNAVAILABLE */
+int pfl_cli_memory_note(void);
 
 /* pfl_cli_valid_ip - is s an IPv4 or IPv6 address in text form? */
 bool pfl_cli_valid_ip(const char *s);
@@ -56,5 +74,8 @@ int pfl_cli_check_domain(int argc, char **argv);
 
 /* pfl_cli_budget - preflight budget show [...] | reset [-c CONFIG] KEY */
 int pfl_cli_budget(int argc, char **argv);
+
+/* pfl_cli_dnsbl - preflight dnsbl status [--refresh] | check IP|DOMAIN... */
+int pfl_cli_dnsbl(int argc, char **argv);
 
 #endif

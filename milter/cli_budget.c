@@ -84,62 +84,6 @@ usage(void)
 	return EX_USAGE;
 }
 
-/* load - the context of a config file; NULL after printing its errors */
-static struct pfl_ctx *
-load(const char *path)
-{
-	struct pfl_ctx *ctx;
-	char *errors = NULL;
-
-	if ((ctx = pfl_ctx_load(path, &errors)) == NULL && errors)
-		fputs(errors, stderr);
-	free(errors);
-	return ctx;
-}
-
-/* memory_note - the memory store cannot be seen from here: say so */
-static int
-memory_note(void)
-{
-	fprintf(stderr,
-	    "preflight: StateStore memory: the counts live inside each "
-	    "preflight-milter process and die with it; no other process can "
-	    "read or reset them (use lmdb:PATH or redis://...)\n");
-	return EX_UNAVAILABLE;
-}
-
-/* lmdb_absent - does the spec name an LMDB file that does not exist? */
-static bool
-lmdb_absent(const char *spec)
-{
-	struct stat sb;
-
-	return strncmp(spec, "lmdb:", 5) == 0 && stat(spec + 5, &sb) < 0 &&
-	    errno == ENOENT;
-}
-
-/*
- * open_store - the config's store, opened as the daemon's user (see
- * DESCRIPTION); NULL after saying why
- */
-static struct pfl_store *
-open_store(struct pfl_ctx *ctx)
-{
-	const struct pfl_config *cfg = ctx->cfg;
-	struct pfl_store *st;
-	char err[256];
-
-	if (geteuid() == 0 && cfg->user_id != NULL &&
-	    pfl_daemon_drop(cfg->user_id, err, sizeof(err)) < 0) {
-		fprintf(
-		    stderr, "preflight: UserID %s: %s\n", cfg->user_id, err);
-		return NULL;
-	}
-	if ((st = pfl_ctx_store(ctx, err, sizeof(err))) == NULL)
-		fprintf(stderr, "preflight: %s\n", err);
-	return st;
-}
-
 /* utc_text - a time as 2026-11-28T14:05:10Z */
 static char *
 utc_text(char *dst, size_t n, time_t t)
@@ -406,14 +350,15 @@ show_ctx(struct show *sh, struct pfl_ctx *ctx)
 	}
 	if (strcmp(spec, "memory") == 0) {
 		list_config(sh, ctx->budgets, "counts not visible");
-		return memory_note();
+		return pfl_cli_memory_note();
 	}
-	if (lmdb_absent(spec) && sh->key == NULL) {
+	if (pfl_cli_lmdb_absent(spec) && sh->key == NULL) {
 		list_config(
 		    sh, ctx->budgets, "nothing counted (no store file)");
 		return 0;
 	}
-	if (!lmdb_absent(spec) && (sh->store = open_store(ctx)) == NULL)
+	if (!pfl_cli_lmdb_absent(spec) &&
+	    (sh->store = pfl_cli_open_store(ctx)) == NULL)
 		return EX_TEMPFAIL;
 	return sh->key ? show_one(sh, ctx->budgets)
 		       : show_all(sh, ctx->budgets);
@@ -456,7 +401,7 @@ cmd_show(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage();
-	if ((ctx = load(config)) == NULL)
+	if ((ctx = pfl_cli_load(config)) == NULL)
 		return EX_CONFIG;
 	sh.now = time(NULL);
 	rc = show_ctx(&sh, ctx);
@@ -472,12 +417,12 @@ reset_ctx(struct pfl_ctx *ctx, const char *key)
 	char err[256];
 
 	if (strcmp(ctx->cfg->state_store, "memory") == 0)
-		return memory_note();
-	if (lmdb_absent(ctx->cfg->state_store)) {
+		return pfl_cli_memory_note();
+	if (pfl_cli_lmdb_absent(ctx->cfg->state_store)) {
 		fprintf(stderr, "preflight: %s: no such key\n", key);
 		return 1;
 	}
-	if ((st = open_store(ctx)) == NULL)
+	if ((st = pfl_cli_open_store(ctx)) == NULL)
 		return EX_TEMPFAIL;
 	switch (pfl_store_delete(st, key, err, sizeof(err))) {
 	case PFL_STORE_OK:
@@ -532,7 +477,7 @@ cmd_reset(int argc, char **argv)
 		    "`preflight budget show` lists them)\n");
 		return EX_USAGE;
 	}
-	if ((ctx = load(config)) == NULL)
+	if ((ctx = pfl_cli_load(config)) == NULL)
 		return EX_CONFIG;
 	rc = reset_ctx(ctx, argv[optind]);
 	pfl_ctx_unref(ctx);

@@ -105,6 +105,18 @@ static const struct key keys[] = {
 	    ACTS(PFL_ACT_ACCEPT) | ACTS(PFL_ACT_DEFER) },
 	{ "OnBudgetExceeded", K_ACTION, F(on_budget_exceeded), "defer", 0,
 	    ACTS(PFL_ACT_DEFER) | ACTS(PFL_ACT_HOLD) | ACTS(PFL_ACT_TAG) },
+	{ "Dnsbl", K_LINES, F(dnsbls), NULL, 0, 0 },
+	{ "DnsblResolver", K_STRING, F(dnsbl_resolver), "recursive", 0, 0 },
+	{ "DnsblInterval", K_MSEC, F(dnsbl_interval_ms), "6h", 1000,
+	    604800000 },
+	{ "OnListed", K_ACTION, F(on_listed), "defer", 0,
+	    ACTS(PFL_ACT_DEFER) | ACTS(PFL_ACT_HOLD) | ACTS(PFL_ACT_TAG) },
+	{ "OnDomainListed", K_ACTION, F(on_domain_listed), "defer", 0, 0 },
+	{ "DnsblCheckUrls", K_BOOL, F(dnsbl_check_urls), "no", 0, 0 },
+	{ "DnsblMaxUrlDomains", K_UINT, F(dnsbl_max_url_domains), "20", 1,
+	    1000 },
+	{ "DnsblUrlScanBytes", K_UINT, F(dnsbl_url_scan_bytes), "1048576", 4096,
+	    67108864 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -94,6 +94,15 @@ struct pfl_config {
 	enum pfl_action on_store_error;     /* OnStoreError: accept, defer */
 	enum pfl_action on_budget_exceeded; /* OnBudgetExceeded: defer, hold,
 					       tag */
+	/* DNSBL, read by dnsbl.c and dnsbl_monitor.c */
+	struct pfl_linelist dnsbls;       /* Dnsbl lines */
+	char *dnsbl_resolver;             /* DnsblResolver */
+	unsigned long dnsbl_interval_ms;  /* DnsblInterval */
+	enum pfl_action on_listed;        /* OnListed: defer, hold, tag */
+	enum pfl_action on_domain_listed; /* OnDomainListed */
+	bool dnsbl_check_urls;            /* DnsblCheckUrls */
+	unsigned dnsbl_max_url_domains;   /* DnsblMaxUrlDomains */
+	unsigned dnsbl_url_scan_bytes;    /* DnsblUrlScanBytes */
 	/* New keys: add fields here, at the end, grouped by module. */
 	int refs; /* private: reference count */
 };

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "dkim.h"
 #include "dns.h"
+#include "dnsbl.h"
 #include "errors.h"
 #include "provider.h"
 #include "budget.h"
@@ -44,6 +45,8 @@ pfl_ctx_new(struct pfl_config *cfg, char **errors_r)
 	if ((c->providers = pfl_provider_map_new(cfg, &more)) == NULL)
 		pfl_errors_append(&e, more);
 	if ((c->budgets = pfl_budget_set_new(cfg, &more)) == NULL)
+		pfl_errors_append(&e, more);
+	if ((c->dnsbl = pfl_dnsbl_set_new(cfg, c->dns, &more)) == NULL)
 		pfl_errors_append(&e, more);
 	pthread_mutex_init(&c->store_lock, NULL);
 	if ((*errors_r = pfl_errors_take(&e)) != NULL) {
@@ -93,6 +96,7 @@ pfl_ctx_unref(struct pfl_ctx *c)
 		return;
 	pfl_store_close(&c->store);
 	pthread_mutex_destroy(&c->store_lock);
+	pfl_dnsbl_set_free(&c->dnsbl);
 	pfl_budget_set_free(&c->budgets);
 	pfl_provider_map_free(&c->providers);
 	pfl_dkim_signer_free(&c->signer);

@@ -24,6 +24,7 @@ struct pfl_dkim_lib;
 struct pfl_dkim_signer;
 struct pfl_provider_map;
 struct pfl_budget_set;
+struct pfl_dnsbl_set;
 struct pfl_store;
 
 struct pfl_ctx {
@@ -33,6 +34,7 @@ struct pfl_ctx {
 	struct pfl_dkim_signer *signer;     /* signer tables, or NULL */
 	struct pfl_provider_map *providers; /* recognition and rules */
 	struct pfl_budget_set *budgets;     /* rate budgets (maybe none) */
+	struct pfl_dnsbl_set *dnsbl;        /* DNS blocklists (maybe none) */
 	/* private */
 	struct pfl_store *store; /* opened at first use: see pfl_ctx_store */
 	pthread_mutex_t store_lock;

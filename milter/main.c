@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "ctx.h"
+#include "dnsbl.h"
 #include "daemon.h"
 #include "glue.h"
 #include "log.h"
@@ -103,6 +104,7 @@ reload(const char *path)
 	    pfl_config_mode_name(cfg->mode));
 	pfl_ctx_install(ctx);
 	pfl_ctx_unref(oldctx);
+	pfl_dnsbl_monitor_kick();
 }
 
 /* milter_thread - run libmilter until it stops, then wake main */
@@ -178,6 +180,7 @@ serve(const char *path)
 		pfl_log(PFL_LOG_ERR, "cannot start the milter thread");
 		return EX_OSERR;
 	}
+	pfl_dnsbl_monitor_start();
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -195,6 +198,7 @@ serve(const char *path)
 			break;
 	}
 	pthread_join(tid, NULL);
+	pfl_dnsbl_monitor_stop();
 	return milter_result == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }
 

@@ -17,6 +17,7 @@
 #include "checks.h"
 #include "cidr.h"
 #include "ctx.h"
+#include "dnsbl.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"
@@ -183,8 +184,15 @@ rcpt_finding(struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt,
 
 	pfl_verdict_decide(f, 1, s->cfg->mode, s->local, &v);
 	if (v.action != PFL_ACT_DEFER && v.action != PFL_ACT_REJECT) {
-		struct pfl_finding *slot = pfl_msg_add_finding(s->msg);
+		struct pfl_finding *slot = NULL;
+		size_t i;
 
+		/* one finding for all the recipients it is about */
+		for (i = 0; i < s->msg->nfindings; i++)
+			if (strcmp(s->msg->findings[i].reason, f->reason) == 0)
+				break;
+		if (i == s->msg->nfindings)
+			slot = pfl_msg_add_finding(s->msg);
 		if (slot != NULL)
 			*slot = *f;
 		if (pm == NULL)
@@ -230,6 +238,8 @@ pfl_session_rcpt(
 		return rcpt_finding(s, mta, rcpt, &f, NULL);
 	}
 	pfl_checks_rcpt(s->msg->checks, rcpt, &pm);
+	if (pfl_dnsbl_paused(s->ctx, (int)pm.provider, &f))
+		return rcpt_finding(s, mta, rcpt, &f, &pm);
 	if (!pfl_session_budget_rcpt(s, rcpt, &pm, &f))
 		return rcpt_finding(s, mta, rcpt, &f, &pm);
 	s->msg->nrcpt++;

@@ -8,7 +8,7 @@ PKGS=(
 	build-essential autoconf automake libtool pkg-config clang-format
 	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 	libunbound-dev libevent-dev nettle-dev libssl-dev
-	liblmdb-dev libhiredis-dev libcmocka-dev
+	liblmdb-dev libhiredis-dev libcmocka-dev libgmime-3.0-dev
 	postfix nsd rbldnsd redis-server opendkim opendkim-tools opendmarc
 	miltertest swaks publicsuffix bind9-dnsutils python3 python3-yaml
 	iproute2 util-linux

@@ -679,3 +679,62 @@ stop_redis() {
 
 # redis ARGS... - redis-cli against the test server (at most 5 s)
 redis() { timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+# --- DNS blocklists: rbldnsd ------------------------------------------------------
+
+RBL_PORT=$((PFL_PORT_BASE + 8))
+RBL_DIR=$T/rbl
+
+# start_rbldnsd ZONE:TYPE:FILE... - Debian's rbldnsd on 127.0.0.1:$RBL_PORT
+# (UDP), serving each zone from a file under $RBL_DIR (write them with
+# rbl_write first), logging every query to $RBL_DIR/queries.log and
+# re-reading a changed file within a second. It runs as nobody (it
+# refuses root). Sets RBL_PID; returns once it answers.
+start_rbldnsd() {
+	require rbldnsd dig
+	local z args=() i
+	mkdir -p "$RBL_DIR"
+	chmod 755 "$RBL_DIR"
+	: >"$RBL_DIR/queries.log"
+	chown nobody "$RBL_DIR/queries.log"
+	for z in "$@"; do args+=("$z"); done
+	rbldnsd -n -q -u nobody -w "$RBL_DIR" -b "127.0.0.1/$RBL_PORT" -c 1 \
+		-t 5:1:60 -l "+$RBL_DIR/queries.log" "${args[@]}" \
+		>"$RBL_DIR/stderr" 2>&1 &
+	RBL_PID=$!
+	_track $RBL_PID
+	z=${1%%:*}
+	for ((i = 0; i < 100; i++)); do
+		dig +time=1 +tries=1 -p "$RBL_PORT" @127.0.0.1 "2.0.0.127.$z" A \
+			2>/dev/null | grep -q 'status: \(NOERROR\|NXDOMAIN\)' && return 0
+		sleep 0.05
+	done
+	cat "$RBL_DIR/stderr" 2>/dev/null | sed 's/^/# rbldnsd: /'
+	bail "rbldnsd did not start on 127.0.0.1:$RBL_PORT"
+}
+
+# rbl_write FILE - a zone file of $RBL_DIR from stdin, with a modification
+# time later than any before (rbldnsd reloads a file whose time changed)
+_RBL_GEN=0
+rbl_write() {
+	_RBL_GEN=$((_RBL_GEN + 1))
+	mkdir -p "$RBL_DIR"
+	cat >"$RBL_DIR/$1.tmp"
+	touch -d "@$(($(date +%s) + _RBL_GEN))" "$RBL_DIR/$1.tmp"
+	mv "$RBL_DIR/$1.tmp" "$RBL_DIR/$1"
+}
+
+# rblq NAME - the A answers rbldnsd gives for NAME
+rblq() { dig +short +time=1 +tries=1 -p "$RBL_PORT" @127.0.0.1 "$1" A; }
+
+# rbl_wait NAME WANT - wait (10 s at most) until NAME answers WANT ("" for
+# none): after rbl_write, the file has been re-read
+rbl_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(rblq "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	diag "rbldnsd still answers '$(rblq "$1")' for $1, not '$2'"
+	return 1
+}
