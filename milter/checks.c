@@ -211,6 +211,7 @@ pfl_checks_header(struct pfl_checks *c, const char *name, const char *value)
 		pfl_dkim_verify_header(c->verifier, name, value, c->leadspc);
 	if (c->want_urls)
 		pfl_checks_keep_header(c, name, value);
+	pfl_checks_conform_header(c, name, value);
 }
 
 /* pfl_checks_eoh - end of headers; true when the body is needed */
@@ -291,7 +292,7 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	const struct pfl_provider_map *map = c->ctx->providers;
 	char sender_domain[256];
 	size_t i, added = 0;
-	bool bulk;
+	bool bulk, bulk_any;
 
 	run_dkim(c);
 	pfl_addr_domain(sender_domain, sizeof(sender_domain), c->sender);
@@ -307,11 +308,13 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 		run_dmarc(c);
 		pfl_auth_set_dmarc(&c->auth, &c->dmarc);
 	}
+	bulk_any = bulk;
 	for (i = 0; i < c->nproviders; i++) {
 		struct pfl_finding one;
 
 		c->auth.bulk =
 		    bulk || c->bulk_volume[c->rcpts[i].match.provider];
+		bulk_any = bulk_any || c->auth.bulk;
 		pfl_provider_judge(map, &c->rcpts[i].match, &c->auth, &one);
 		c->rcpts[i].outcome = one.outcome;
 		pfl_strlcpy(
@@ -321,6 +324,8 @@ pfl_checks_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 		    added < max)
 			f[added++] = one;
 	}
+	added += pfl_checks_egress_eom(c, f + added, max - added);
+	added += pfl_checks_conform_eom(c, bulk_any, f + added, max - added);
 	added += pfl_checks_dnsbl_eom(c, f + added, max - added);
 	return added;
 }
@@ -401,6 +406,12 @@ pfl_checks_summary(const struct pfl_checks *c, char *buf, size_t n)
 		    pfl_outcome_name(r->outcome), clen ? ":" : "", (int)clen,
 		    code);
 	}
+	if (c->egress_word[0] != '\0' && len < sizeof(tmp))
+		len += (size_t)snprintf(
+		    tmp + len, sizeof(tmp) - len, " egress=%s", c->egress_word);
+	if (*pfl_checks_conform_word(c, w, sizeof(w)) && len < sizeof(tmp))
+		len += (size_t)snprintf(
+		    tmp + len, sizeof(tmp) - len, " conform=%s", w);
 	if (c->dnsbl_word[0] != '\0' && len < sizeof(tmp))
 		len += (size_t)snprintf(
 		    tmp + len, sizeof(tmp) - len, " dnsbl=%s", c->dnsbl_word);

@@ -31,6 +31,7 @@
 #include "verdict.h"
 
 struct pfl_arena;
+struct pfl_conform;
 struct pfl_ctx;
 
 #define PFL_CHECKS_MAX_EGRESS    8
@@ -81,7 +82,15 @@ struct pfl_checks {
 	size_t url_domains;     /* link domains asked of the lists */
 	bool url_capped;        /* a cap left links or domains out */
 	char dnsbl_word[512];   /* the summary's dnsbl=, or "" */
+	/* conformance (checks_conform.c) */
+	bool smtputf8;               /* the session used SMTPUTF8 */
+	struct pfl_conform *conform; /* made at the first header */
+	unsigned conform_found;      /* rules that gave findings */
+	char egress_word[256];       /* the summary's egress=, or "" */
 };
+
+/* Beyond conform.h's rules: the From: domain does not exist in DNS. */
+#define PFL_CHECKS_FROM_NXDOMAIN (1u << 31)
 
 /*
  * pfl_checks_new - checks for a message from sender, in arena. leadspc:
@@ -149,6 +158,25 @@ void pfl_checks_keep_header(
 void pfl_checks_keep_body(
     struct pfl_checks *, const unsigned char *buf, size_t len);
 size_t pfl_checks_dnsbl_eom(
+    struct pfl_checks *, struct pfl_finding *f, size_t max);
+
+/*
+ * Conformance (checks_conform.c): every header field goes to the
+ * checker; pfl_checks_eom calls pfl_checks_conform_eom for the findings
+ * about the header section, the From: domain's existence and, for bulk
+ * mail, one-click unsubscribe; the summary names the rules that fired.
+ */
+void pfl_checks_conform_header(
+    struct pfl_checks *, const char *name, const char *value);
+size_t pfl_checks_conform_eom(
+    struct pfl_checks *, bool bulk, struct pfl_finding *f, size_t max);
+char *pfl_checks_conform_word(const struct pfl_checks *, char *buf, size_t n);
+
+/*
+ * The daemon's egress check (egress_state.c): a finding when a provider of
+ * the message would refuse our addresses as their reverse DNS stands.
+ */
+size_t pfl_checks_egress_eom(
     struct pfl_checks *, struct pfl_finding *f, size_t max);
 
 #endif

@@ -18,6 +18,9 @@
  *	preflight budget reset [-c CONFIG] KEY
  *	preflight dnsbl status [-c CONFIG] [--refresh]
  *	preflight dnsbl check [-c CONFIG] IP|DOMAIN...
+ *	preflight check-config [-c CONFIG] [--postfix-dir DIR] [--milter ADDR]
+ *	preflight egress [-c CONFIG] [--egress-ip IP...] [--helo NAME]
+ *	    [--nameserver IP@PORT]
  * DESCRIPTION
  *	Subcommands share the daemon's library, so they reach the same
  *	conclusions as the milter. This file dispatches to them and holds
@@ -160,7 +163,11 @@ usage(void)
 	    "[--scope S] [--key KEY]\n"
 	    "       preflight budget reset [-c CONFIG] KEY\n"
 	    "       preflight dnsbl status [-c CONFIG] [--refresh]\n"
-	    "       preflight dnsbl check [-c CONFIG] IP|DOMAIN...\n");
+	    "       preflight dnsbl check [-c CONFIG] IP|DOMAIN...\n"
+	    "       preflight check-config [-c CONFIG] [--postfix-dir DIR] "
+	    "[--milter ADDR]\n"
+	    "       preflight egress [-c CONFIG] [--egress-ip IP...] "
+	    "[--helo NAME] [--nameserver IP@PORT]\n");
 	return EX_USAGE;
 }
 
@@ -216,5 +223,9 @@ main(int argc, char **argv)
 		return pfl_cli_budget(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dnsbl") == 0)
 		return pfl_cli_dnsbl(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-config") == 0)
+		return pfl_cli_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "egress") == 0)
+		return pfl_cli_egress(argc - 1, argv + 1);
 	return usage();
 }

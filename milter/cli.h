@@ -78,4 +78,10 @@ int pfl_cli_budget(int argc, char **argv);
 /* pfl_cli_dnsbl - preflight dnsbl status [--refresh] | check IP|DOMAIN... */
 int pfl_cli_dnsbl(int argc, char **argv);
 
+/* pfl_cli_check_config - preflight check-config [-c CONFIG] [...] */
+int pfl_cli_check_config(int argc, char **argv);
+
+/* pfl_cli_egress - preflight egress [-c CONFIG] [--egress-ip IP...] ... */
+int pfl_cli_egress(int argc, char **argv);
+
 #endif

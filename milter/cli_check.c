@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@
 #include "cli_check.h"
 #include "config.h"
 #include "ctx.h"
+#include "egress_state.h"
 #include "msgfile.h"
 #include "session.h"
 #include "util.h"
@@ -248,6 +250,8 @@ check_message(struct pfl_ctx *ctx, const struct pfl_cli_opts *o,
 	for (i = 0; i < o->nrcpt; i++)
 		pfl_checks_rcpt(c, o->rcpt[i], NULL);
 	pfl_msgfile_walk(msg, len, &ops, c);
+	/* what the daemon's egress check would say of these addresses */
+	pfl_egress_state_round(ctx, time(NULL), true);
 	n = pfl_checks_eom(c, f, PFL_MAX_FINDINGS);
 	pfl_checks_summary(c, summary, sizeof(summary));
 	pfl_verdict_decide(f, n, PFL_MODE_ENFORCE, false, &v);

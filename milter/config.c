@@ -117,6 +117,15 @@ static const struct key keys[] = {
 	    1000 },
 	{ "DnsblUrlScanBytes", K_UINT, F(dnsbl_url_scan_bytes), "1048576", 4096,
 	    67108864 },
+	{ "OnMalformed", K_ACTION, F(on_malformed), "tag", 0, 0 },
+	{ "OnUnsubscribeMissing", K_ACTION, F(on_unsubscribe_missing), "tag", 0,
+	    0 },
+	{ "MaxHeaderSize", K_UINT, F(max_header_size), "512000", 1024,
+	    16777216 },
+	{ "EgressCheckInterval", K_MSEC, F(egress_check_interval_ms), "1h",
+	    1000, 604800000 },
+	{ "OnEgressMisconfigured", K_ACTION, F(on_egress_misconfigured), "tag",
+	    0, 0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -103,6 +103,13 @@ struct pfl_config {
 	bool dnsbl_check_urls;            /* DnsblCheckUrls */
 	unsigned dnsbl_max_url_domains;   /* DnsblMaxUrlDomains */
 	unsigned dnsbl_url_scan_bytes;    /* DnsblUrlScanBytes */
+	/* conformance, read by checks_conform.c */
+	enum pfl_action on_malformed;           /* OnMalformed */
+	enum pfl_action on_unsubscribe_missing; /* OnUnsubscribeMissing */
+	unsigned max_header_size;               /* MaxHeaderSize, bytes */
+	/* egress checks, read by egress_state.c */
+	unsigned long egress_check_interval_ms;  /* EgressCheckInterval */
+	enum pfl_action on_egress_misconfigured; /* OnEgressMisconfigured */
 	/* New keys: add fields here, at the end, grouped by module. */
 	int refs; /* private: reference count */
 };

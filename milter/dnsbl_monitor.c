@@ -28,6 +28,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "dnsbl.h"
+#include "egress_state.h"
 #include "log.h"
 #include "provider.h"
 #include "store.h"
@@ -574,11 +575,15 @@ log_note(void *arg, int level, const char *line)
 	pfl_log((enum pfl_log_level)level, "%s", line);
 }
 
-/* monitor - rounds every DnsblInterval, the store read in between */
+/*
+ * monitor - DNSBL rounds every DnsblInterval (the store read in between)
+ * and egress checks every EgressCheckInterval; both at start and right
+ * after a reload
+ */
 static void *
 monitor(void *arg)
 {
-	time_t next = 0, now, until;
+	time_t next = 0, now, until, egress_next;
 	struct pfl_store *st;
 	struct pfl_ctx *ctx;
 	struct timespec ts;
@@ -599,6 +604,10 @@ monitor(void *arg)
 		ctx = pfl_ctx_current();
 		interval = 3600;
 		now = time(NULL);
+		egress_next = now + interval;
+		if (ctx != NULL)
+			egress_next = pfl_egress_state_round(
+			    ctx, now, round || next == 0);
 		if (ctx != NULL && ctx->dnsbl != NULL && ctx->dnsbl->n > 0) {
 			interval =
 			    (unsigned)(ctx->cfg->dnsbl_interval_ms / 1000);
@@ -613,12 +622,16 @@ monitor(void *arg)
 			} else if (st != NULL) {
 				pfl_dnsbl_sync(ctx, st, log_note, NULL);
 			}
+		} else if (next == 0) {
+			next = now + interval;
 		}
 		pfl_ctx_unref(ctx);
 		now = time(NULL);
 		until = now + (interval < SYNC_S ? interval : SYNC_S);
 		if (next > now && next < until)
 			until = next;
+		if (egress_next > now && egress_next < until)
+			until = egress_next;
 		ts.tv_sec = until;
 		ts.tv_nsec = 0;
 		pthread_mutex_lock(&lock);

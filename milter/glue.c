@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
@@ -186,9 +187,14 @@ xx_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct pfl_session *s = smfi_getpriv(ctx);
 	struct pfl_mta m = mta_for(ctx);
+	int i;
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
+	s->smtputf8 = false;
+	for (i = 1; argv[i] != NULL; i++)
+		if (strcasecmp(argv[i], "SMTPUTF8") == 0)
+			s->smtputf8 = true;
 	return to_smfis(pfl_session_mail(s, &m, argv[0]));
 }
 

@@ -51,6 +51,7 @@ struct pfl_session {
 	bool internal;          /* client in InternalHosts */
 	bool local;             /* local submission path */
 	bool leadspc;           /* header values keep their leading space */
+	bool smtputf8;          /* the current MAIL FROM asked for SMTPUTF8 */
 	struct pfl_msg *msg;    /* current message, or NULL */
 };
 

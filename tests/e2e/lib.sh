@@ -579,8 +579,8 @@ cli_remember() {
 	local n=${#_CLI_CASES[@]}
 	mkdir -p "$T/cli"
 	if [ "$4" = - ]; then
-		printf 'From: <%s>\nTo: %s\nSubject: %s\n\nThis is a test mailing\n' \
-			"$2" "$3" "$1" >"$T/cli/$n.eml"
+		printf 'From: <%s>\nTo: %s\nSubject: %s\nDate: %s\nMessage-ID: <cli.%s@preflight.test>\n\nThis is a test mailing\n' \
+			"$2" "$3" "$1" "$(date -R)" "$n" >"$T/cli/$n.eml"
 	else # nothing to copy (not delivered): check-message fails the test
 		cp "$4" "$T/cli/$n.eml" 2>/dev/null || : >"$T/cli/$n.eml"
 	fi

@@ -71,9 +71,9 @@ send_auth w6@auth-bulk.example w6@auth-bulk.example \
 	bob@gmail.com,ann@auth-workspace.example "bulk sender"
 wait_delivered "bulk sender"
 cli_remember "bulk sender" w6@auth-bulk.example bob@gmail.com,ann@auth-workspace.example "$MSG" "$LINE"
-like "$HDR" "^v=1 verdict=reject spf=pass\(ip4:192\.0\.2\.25\) dkim=none dmarc=none providers=google:reject:5\.7\.30,google-tenant:deliver action=defer finding=auth reason=\"gmail\.com would refuse this \(550 5\.7\.30\): no DKIM signature; also: dmarc_record" \
+like "$HDR" "^v=1 verdict=reject spf=pass\(ip4:192\.0\.2\.25\) dkim=none dmarc=none providers=google:reject:5\.7\.30,google-tenant:deliver conform=unsubscribe,unsubscribe-post action=defer finding=auth reason=\"gmail\.com would refuse this \(550 5\.7\.30\): no DKIM signature; also: dmarc_record" \
 	"bulk sender: Gmail's bulk rules want DKIM (5.7.30) and a DMARC record"
-like "$LINE" "verdict=reject spf=pass.*providers=google:reject:5\.7\.30,google-tenant:deliver would=defer" \
+like "$LINE" "verdict=reject spf=pass.*providers=google:reject:5\.7\.30,google-tenant:deliver conform=unsubscribe,unsubscribe-post would=defer" \
 	"bulk sender: decision line"
 
 # 7. the same sender as a non-bulk sender would be fine at Gmail
@@ -94,8 +94,8 @@ restart_milter "Mode tag" "$EGRESS" "BulkSenderDomains auth-bulk.example" \
 send_auth w8@auth-bulk.example w8@auth-bulk.example bob@gmail.com \
 	"bulk aligned no record"
 wait_delivered "bulk aligned no record"
-is "$HDR" "v=1 verdict=deliver spf=pass(ip4:192.0.2.25) dkim=none dmarc=none providers=google:deliver host=mta.preflight.test" \
-	"aligned SPF pass without a DMARC record meets dmarc_aligned"
+like "$HDR" "^v=1 verdict=reject spf=pass\(ip4:192\.0\.2\.25\) dkim=none dmarc=none providers=google:deliver conform=unsubscribe,unsubscribe-post action=tag finding=conform " \
+	"aligned SPF pass without a DMARC record meets dmarc_aligned (the bulk message's missing one-click unsubscribe is its own finding)"
 
 # --- enforce mode: one decision for the whole message ---------------------------
 

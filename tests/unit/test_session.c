@@ -115,13 +115,15 @@ test_authenticated_is_outbound(void **state)
 	/* no EgressAddresses, no signer: Gmail would see no authentication */
 	assert_string_equal(fm.hvalue,
 	    "v=1 verdict=reject spf=unchecked dkim=none dmarc=unchecked "
-	    "providers=google:reject:5.7.26 action=defer finding=auth "
+	    "providers=google:reject:5.7.26 conform=from,message-id,date "
+	    "action=defer finding=auth "
 	    "reason=\"gmail.com would refuse this (550 5.7.26): SPF not "
 	    "checked and no DKIM signature\" host=mta.test");
 	assert_non_null(strstr(last_log(),
 	    "4ABCDEF: preflight: action=tag mode=tag verdict=reject "
 	    "spf=unchecked dkim=none dmarc=unchecked "
-	    "providers=google:reject:5.7.26 would=defer finding=auth "
+	    "providers=google:reject:5.7.26 conform=from,message-id,date "
+	    "would=defer finding=auth "
 	    "reason=\"gmail.com would refuse this (550 5.7.26): SPF not "
 	    "checked and no DKIM signature\" from=<alice@example.com> "
 	    "rcpts=1 path=smtp auth=alice client=192.0.2.10"));
@@ -219,9 +221,10 @@ test_hold_sender_per_mode(void **state)
 		assert_int_equal(fm.nheaders, i == 0 ? 0 : 1);
 		if (i == 0)
 			assert_non_null(strstr(last_log(),
-			    "action=accept mode=monitor verdict=deliver "
+			    "action=accept mode=monitor verdict=reject "
 			    "spf=unchecked dkim=none dmarc=unchecked "
-			    "providers=default:deliver would=hold "
+			    "providers=default:deliver "
+			    "conform=from,message-id,date would=hold "
 			    "finding=operator"));
 		pfl_session_free(&s);
 	}
