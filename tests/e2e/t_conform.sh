@@ -10,7 +10,7 @@
 # list) is the finding; a mailto-only List-Unsubscribe is a finding;
 # transactional mail without unsubscribe fields is no finding.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 24
 
 KEYS=$SRC/tests/data/dkim/auth
 start_nsd
@@ -82,6 +82,43 @@ send_msg "nx from" "$T/nxfrom.eml"
 like "$(data_reply)" '^451 4\.7\.1 preflight: Gmail and Yahoo would refuse this \(550 5\.7\.1\): the From: domain no-such-domain\.example does not exist in DNS' \
 	"a From: domain that does not exist is deferred"
 
+# 7. every other rule, each deferred with its conform= word in the decision line
+# rule_case DESC WORD HEADER-LINES... - a message with these header lines
+# (From:, Date:, Message-ID: and Subject: as given) is deferred for WORD
+rule_case() {
+	local desc=$1 word=$2
+	shift 2
+	msg "$T/rule.eml" "To: <bob@gmail.com>" "$@"
+	send_msg "$desc" "$T/rule.eml"
+	like "$(data_reply) / $(grep 'preflight: action=defer' "$MILTER_LOG" | tail -1)" \
+		"^451 4\.[0-9]\.[0-9]+ preflight: Gmail (and Yahoo )?would refuse this \(5[0-9][0-9] 5\.[0-9]\.[0-9]+\).* / .* conform=([a-z0-9-]+,)*$word[ ,]" \
+		"$desc: deferred, conform=$word"
+}
+D="Date: $(date -R)"
+rule_case "two addresses in From:" from \
+	"From: <c@auth-pass.example>, <d@auth-pass.example>" "$D" \
+	"Message-ID: <r1@auth-pass.example>" "Subject: r1"
+rule_case "a From: domain that is not a domain name" from \
+	"From: <c@auth_pass..example>" "$D" "Message-ID: <r2@auth-pass.example>" "Subject: r2"
+# Postfix's cleanup adds a missing Message-Id: and Date: before the milter
+# reads the header section: the receiver gets them, so no finding
+msg "$T/rule.eml" "To: <bob@gmail.com>" "From: <c@auth-pass.example>" "Subject: r3"
+send_msg "r3" "$T/rule.eml"
+like "$(data_reply)" '^250 2\.0\.0 Ok: queued' \
+	"no Message-ID: and no Date: through Postfix: accepted (Postfix adds them)"
+wait_delivered "r3"
+like "$(grep -c -E '^(Message-I[dD]|Date):' "$MSG") $LINE" '^2 .*verdict=deliver' \
+	"the receiver gets both, and the decision line has no conformance finding"
+rule_case "an unparsable Date:" date \
+	"From: <c@auth-pass.example>" "Date: yesterday at noon" \
+	"Message-ID: <r5@auth-pass.example>" "Subject: r5"
+rule_case "a header line over 998 octets" field \
+	"From: <c@auth-pass.example>" "$D" "Message-ID: <r6@auth-pass.example>" \
+	"Subject: r6" "X-Long: $(printf 'x%.0s' $(seq 1200))"
+rule_case "an encoded word inside a quoted string" encoded-word \
+	"From: \"=?UTF-8?B?SGVsbG8=?=\" <c@auth-pass.example>" "$D" \
+	"Message-ID: <r7@auth-pass.example>" "Subject: r7"
+
 # --- one-click unsubscribe (bulk mail: Precedence: bulk) ----------------------------
 bulk() { # bulk SUBJECT HEADER-LINES... - a bulk message, sent and waited for
 	local s=$1
@@ -119,6 +156,13 @@ unlike "$HDR" 'conform=' "transactional mail without List-Unsubscribe: no findin
 
 # 10. both fields signed: opendkim told to sign List-Unsubscribe-Post too
 stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 0; }
+# 11. the header section over MaxHeaderSize
+restart_milter "Mode enforce" "EgressAddresses 192.0.2.25" \
+	"OnMalformed defer" "MaxHeaderSize 1024"
+rule_case "a header section over MaxHeaderSize" size \
+	"From: <c@auth-pass.example>" "$D" "Message-ID: <r8@auth-pass.example>" \
+	"Subject: r8" "X-Pad1: $(printf 'y%.0s' $(seq 600))" "X-Pad2: $(printf 'z%.0s' $(seq 600))"
+
 stop_pid "$DKIM_PID"
 DKIM_CONF="SignHeaders From,To,Subject,Date,Message-ID,List-Unsubscribe,List-Unsubscribe-Post" \
 	start_opendkim "*@auth-pass.example auth-pass.example a $KEYS/a.private"
