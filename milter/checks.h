@@ -84,6 +84,8 @@ struct pfl_checks {
 	char dnsbl_word[512];   /* the summary's dnsbl=, or "" */
 	/* conformance (checks_conform.c) */
 	bool smtputf8;               /* the session used SMTPUTF8 */
+	bool behind_mta;             /* run by the milter: the MTA adds a
+					missing Date: and Message-ID: */
 	struct pfl_conform *conform; /* made at the first header */
 	unsigned conform_found;      /* rules that gave findings */
 	char egress_word[256];       /* the summary's egress=, or "" */

@@ -51,6 +51,7 @@ conform_of(struct pfl_checks *c)
 		memset(&o, 0, sizeof(o));
 		o.max_header_bytes = cfg->max_header_size;
 		o.smtputf8 = c->smtputf8;
+		o.mta_adds_missing = c->behind_mta;
 		o.on_malformed = cfg->on_malformed;
 		o.on_unsub_missing = cfg->on_unsubscribe_missing;
 		c->conform = pfl_conform_new(c->arena, &o);

@@ -29,6 +29,7 @@
 #include <autoconfig.h>
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,19 @@ pfl_cli_open_store(struct pfl_ctx *ctx)
 	if ((st = pfl_ctx_store(ctx, err, sizeof(err))) == NULL)
 		fprintf(stderr, "preflight: %s\n", err);
 	return st;
+}
+
+/* pfl_cli_vsay - one audit line "LABEL NAME: what[; fix: FIX]", printable */
+void
+pfl_cli_vsay(const char *label, int width, const char *name, const char *fix,
+    const char *fmt, va_list ap)
+{
+	char what[2048], line[3072], safe[3072];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	snprintf(line, sizeof(line), "%-*s %s: %s%s%s", width, label, name,
+	    what, fix ? "; fix: " : "", fix ? fix : "");
+	puts(pfl_printable(safe, sizeof(safe), line, NULL));
 }
 
 /* pfl_cli_valid_ip - an IPv4 or IPv6 address in text form */

@@ -10,6 +10,7 @@
 #ifndef PFL_CLI_H
 #define PFL_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 struct pfl_ctx;
@@ -44,6 +45,13 @@ bool pfl_cli_lmdb_absent(const char *spec);
 
 /* pfl_cli_memory_note - say the memory store cannot be seen; EX_UNAVAILABLE */
 int pfl_cli_memory_note(void);
+
+/*
+ * pfl_cli_vsay - print one audit line "LABEL NAME: what[; fix: FIX]"
+ * (LABEL padded to width), made printable: check-domain and check-config
+ */
+void pfl_cli_vsay(const char *label, int width, const char *name,
+    const char *fix, const char *fmt, va_list ap);
 
 /* pfl_cli_valid_ip - is s an IPv4 or IPv6 address in text form? */
 bool pfl_cli_valid_ip(const char *s);

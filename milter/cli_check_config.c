@@ -121,15 +121,11 @@ say(struct audit *a, enum level lv, const char *name, const char *fix,
     const char *fmt, ...)
 {
 	static const char *names[] = { "ok", "warn", "error" };
-	char what[2048], line[3072], safe[3072];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	pfl_cli_vsay(names[lv], 5, name, fix, fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof(line), "%-5s %s: %s%s%s", names[lv], name, what,
-	    fix ? "; fix: " : "", fix ? fix : "");
-	puts(pfl_printable(safe, sizeof(safe), line, NULL));
 	if (lv > a->worst)
 		a->worst = lv;
 	return lv == L_OK;

@@ -71,15 +71,11 @@ say(struct audit *a, enum level lv, const char *area, const char *fix,
     const char *fmt, ...)
 {
 	static const char *names[] = { "ok", "warn", "FAIL" };
-	char what[1024], line[1536], safe[1536];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	pfl_cli_vsay(names[lv], 4, area, fix, fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof(line), "%-4s %s: %s%s%s", names[lv], area, what,
-	    fix ? "; fix: " : "", fix ? fix : "");
-	puts(pfl_printable(safe, sizeof(safe), line, NULL));
 	if (lv == L_FAIL)
 		a->nfail++;
 }

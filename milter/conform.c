@@ -195,11 +195,11 @@ pfl_conform_message(struct pfl_conform *c, struct pfl_finding *f, size_t max)
 	char fix[96];
 
 	from_rule(c);
-	if (c->nsingle[S_MSGID] == 0)
+	if (c->nsingle[S_MSGID] == 0 && !c->opts.mta_adds_missing)
 		pfl_conform_note(c, R_MSGID,
 		    "add Message-ID: <unique-id@your.domain> when sending",
 		    "the message has no Message-ID: header (RFC 5322 3.6.4)");
-	if (c->nsingle[S_DATE] == 0)
+	if (c->nsingle[S_DATE] == 0 && !c->opts.mta_adds_missing)
 		pfl_conform_note(c, R_DATE, "add a Date: header when sending",
 		    "the message has no Date: header (RFC 5322 3.6)");
 	if (c->dup >= 0 && c->why[R_DUP] == NULL) {

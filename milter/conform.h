@@ -79,6 +79,10 @@ struct pfl_conform_opts {
 	bool smtputf8;                /* SMTPUTF8 session: UTF-8 allowed */
 	enum pfl_action on_malformed; /* action of the RFC 5322 findings */
 	enum pfl_action on_unsub_missing; /* action of the one-click findings */
+	bool mta_adds_missing;            /* the MTA adds a missing Date: and
+				  Message-ID: (Postfix before the milter
+				  sees the header, Sendmail after): only
+				  invalid ones are findings */
 };
 
 /* pfl_conform_new - a checker for one message, in arena; opts copied */

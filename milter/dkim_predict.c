@@ -87,16 +87,6 @@ pfl_dkim_signer_signs(const struct pfl_dkim_signer *s, const char *header)
 	return false;
 }
 
-/* now_ms - monotonic milliseconds */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* pfl_dkim_cache_free - forget every cached key check */
 void
 pfl_dkim_cache_free(struct pfl_dkim_signer *s)
@@ -115,7 +105,7 @@ static bool
 cache_get(
     struct pfl_dkim_signer *s, const char *id, struct pfl_dkim_cached *c_r)
 {
-	long long now = now_ms();
+	long long now = pfl_now_ms();
 	bool found = false;
 	size_t i;
 
@@ -173,7 +163,7 @@ check(struct pfl_dkim_signer *s, struct pfl_dkim_lib *lib,
 	ttl = (long long)s->interval_ms;
 	if (c->state == PFL_DKIM_KEY_TEMPFAIL && ttl > TEMPFAIL_RETRY_MS)
 		ttl = TEMPFAIL_RETRY_MS;
-	c->until_ms = now_ms() + ttl;
+	c->until_ms = pfl_now_ms() + ttl;
 	cache_put(s, id, c);
 }
 

@@ -33,16 +33,6 @@
 /* All lookups of one message end within this (milliseconds). */
 #define MSG_BUDGET_MS 10000
 
-/* now_ms - a monotonic clock in milliseconds */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* pfl_checks_want_urls - should the message be kept for the link scan? */
 bool
 pfl_checks_want_urls(const struct pfl_checks *c)
@@ -211,7 +201,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	char item[600];
 	char sender_domain[256];
 	size_t n = 0, i, j, added = 0, vmax;
-	long long deadline = now_ms() + MSG_BUDGET_MS;
+	long long deadline = pfl_now_ms() + MSG_BUDGET_MS;
 	bool trouble = false, cannot = false;
 
 	c->dnsbl_word[0] = '\0';
@@ -233,7 +223,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 		if (L->kind != PFL_DNSBL_DOMAIN || !pfl_dnsbl_usable(L))
 			continue;
 		for (i = 0; i < n; i++) {
-			if (now_ms() >= deadline) {
+			if (pfl_now_ms() >= deadline) {
 				trouble = true;
 				break;
 			}

@@ -37,23 +37,6 @@ struct asker {
 	void *arg;
 };
 
-static void add(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* add - append to a terminated string in buf (size n), truncating */
-static void
-add(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t len = strnlen(buf, n);
-	va_list ap;
-
-	if (len + 1 >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, n - len, fmt, ap);
-	va_end(ap);
-}
-
 /* parse - an address in text form into b; false when it is not one */
 static bool
 parse(const char *s, struct bin *b)
@@ -202,7 +185,7 @@ confirm_any(const struct asker *q, const struct pfl_dns_answer *ptr,
 	a->state = *trouble ? PFL_EGRESS_TEMPFAIL : PFL_EGRESS_PTR_MISMATCH;
 	pfl_strlcpy(why, *trouble ? trouble : first, sizeof(why));
 	if (ptr->count > 1)
-		add(why, sizeof(why), " (%zu PTR names%s)", ptr->count,
+		pfl_strlcatf(why, sizeof(why), " (%zu PTR names%s)", ptr->count,
 		    ptr->count > lim ? ", only the first 10 asked" : "");
 	safe(a->why, sizeof(a->why), why);
 }

@@ -22,23 +22,6 @@
 #include "util.h"
 #include "verdict.h"
 
-static void add(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* add - append to a terminated string in buf (size n), truncating */
-static void
-add(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t len = strnlen(buf, n);
-	va_list ap;
-
-	if (len + 1 >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, n - len, fmt, ap);
-	va_end(ap);
-}
-
 /* family_of - AF_INET or AF_INET6 (IPv4-mapped is IPv4); 0: no address */
 static int
 family_of(const char *s)
@@ -155,12 +138,12 @@ addr_finding(const struct pfl_egress_report *r, const struct rule *rule,
 	snprintf(reason, sizeof(reason), "%s would %s this (%s): egress %s ",
 	    rule->who, reply[0] == '5' ? "refuse" : "defer", reply, a->addr);
 	if (a->state == PFL_EGRESS_NO_PTR) {
-		add(reason, sizeof(reason), "has no PTR record");
+		pfl_strlcatf(reason, sizeof(reason), "has no PTR record");
 		snprintf(fix, sizeof(fix),
 		    "publish a PTR for %s naming a host whose %s record is %s",
 		    a->addr, v6 ? "AAAA" : "A", a->addr);
 	} else {
-		add(reason, sizeof(reason),
+		pfl_strlcatf(reason, sizeof(reason),
 		    "has PTR %.100s, which does not resolve back to it",
 		    a->ptr);
 		snprintf(fix, sizeof(fix),
@@ -169,8 +152,9 @@ addr_finding(const struct pfl_egress_report *r, const struct rule *rule,
 		    a->ptr, v6 ? "AAAA" : "A", a->addr);
 	}
 	if (more > 0)
-		add(reason, sizeof(reason), " (and %zu more egress address%s)",
-		    more, more > 1 ? "es" : "");
+		pfl_strlcatf(reason, sizeof(reason),
+		    " (and %zu more egress address%s)", more,
+		    more > 1 ? "es" : "");
 	fill(f, reply, act, reason, fix);
 	return true;
 }
@@ -275,18 +259,18 @@ pfl_egress_summary(const struct pfl_egress_report *r, char *buf, size_t n)
 	for (i = 0; i < r->n; i++) {
 		if (r->addrs[i].state == PFL_EGRESS_OK)
 			continue;
-		add(buf, n, "%s%s(%s)", sep,
+		pfl_strlcatf(buf, n, "%s%s(%s)", sep,
 		    pfl_egress_state_name(r->addrs[i].state), r->addrs[i].addr);
 		sep = ",";
 	}
 	if (r->helo_state != PFL_EGRESS_OK &&
 	    r->helo_state != PFL_EGRESS_UNCHECKED) {
-		add(buf, n, "%shelo-%s(%s)", sep,
+		pfl_strlcatf(buf, n, "%shelo-%s(%s)", sep,
 		    pfl_egress_state_name(r->helo_state), r->helo);
 		sep = ",";
 	}
 	if (*sep == '\0')
-		add(buf, n, "%s",
+		pfl_strlcatf(buf, n, "%s",
 		    r->n == 0 && r->helo_state == PFL_EGRESS_UNCHECKED ? "none"
 								       : "ok");
 	return buf;

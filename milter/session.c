@@ -163,6 +163,7 @@ pfl_session_mail(
 	m->checks =
 	    pfl_checks_new(s->ctx, a, m->sender, "preflight", s->leadspc);
 	m->checks->smtputf8 = s->smtputf8;
+	m->checks->behind_mta = true;
 	pfl_checks_mail(m->checks);
 	pfl_session_budget_mail(s);
 	return PFL_CONTINUE;

@@ -28,6 +28,13 @@ char *pfl_xstrndup(const char *, size_t);
 /* pfl_strlcpy - bounded copy, always terminated; returns strlen(src) */
 size_t pfl_strlcpy(char *, const char *, size_t);
 
+/* pfl_strlcatf - append printf output to the string in buf (size n), cut */
+void pfl_strlcatf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* pfl_now_ms - a monotonic clock in milliseconds */
+long long pfl_now_ms(void);
+
 /*
  * pfl_printable - copy src into dst (size n), replacing bytes that are not
  * printable ASCII, and the characters in "extra", by '?'; returns dst.

@@ -85,7 +85,7 @@ static void
 start(struct run *r, bool utf8, size_t maxhdr)
 {
 	struct pfl_conform_opts o = { maxhdr, utf8, PFL_ACT_REJECT,
-		PFL_ACT_DEFER };
+		PFL_ACT_DEFER, false };
 
 	pfl_arena_free(&r->a);
 	memset(r, 0, sizeof(*r));
@@ -202,7 +202,8 @@ test_good_message(void **state)
 static void
 test_finding_fields(void **state)
 {
-	struct pfl_conform_opts o = { 0, false, PFL_ACT_DEFER, PFL_ACT_DEFER };
+	struct pfl_conform_opts o = { 0, false, PFL_ACT_DEFER, PFL_ACT_DEFER,
+		false };
 	const struct pfl_finding *f;
 	struct run r = { 0 };
 	size_t i;
@@ -233,6 +234,37 @@ test_finding_fields(void **state)
 	assert_string_equal(r.f[0].rcode, "451");
 	assert_string_equal(r.f[0].xcode, "4.7.1");
 	assert_reason(&r, PFL_CONFORM_FROM, "has no From: header");
+	done(&r);
+}
+
+/*
+ * behind an MTA that adds a missing Date: and Message-ID:, only invalid
+ * ones are findings
+ */
+static void
+test_mta_adds_missing(void **state)
+{
+	struct pfl_conform_opts o = { 0, false, PFL_ACT_REJECT, PFL_ACT_DEFER,
+		true };
+	struct run r = { 0 };
+	size_t i;
+
+	(void)state;
+	start(&r, false, 0);
+	r.c = pfl_conform_new(r.a, &o);
+	for (i = 0; good[i] != NULL; i++)
+		if (strncmp(good[i], "Date:", 5) != 0 &&
+		    strncmp(good[i], "Message-ID:", 11) != 0)
+			feed(r.c, good[i]);
+	assert_int_equal(finish(&r), 0);
+	done(&r);
+	start(&r, false, 0);
+	r.c = pfl_conform_new(r.a, &o);
+	for (i = 0; good[i] != NULL; i++)
+		if (strncmp(good[i], "Message-ID:", 11) != 0)
+			feed(r.c, good[i]);
+	feed(r.c, "Message-ID: no-angle-brackets");
+	assert_int_equal(finish(&r), PFL_CONFORM_MSGID);
 	done(&r);
 }
 
@@ -934,6 +966,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_message),
 		cmocka_unit_test(test_finding_fields),
+		cmocka_unit_test(test_mta_adds_missing),
 		cmocka_unit_test(test_from_addresses),
 		cmocka_unit_test(test_from_unparsable),
 		cmocka_unit_test(test_from_valid_forms),

@@ -115,14 +115,14 @@ test_authenticated_is_outbound(void **state)
 	/* no EgressAddresses, no signer: Gmail would see no authentication */
 	assert_string_equal(fm.hvalue,
 	    "v=1 verdict=reject spf=unchecked dkim=none dmarc=unchecked "
-	    "providers=google:reject:5.7.26 conform=from,message-id,date "
+	    "providers=google:reject:5.7.26 conform=from "
 	    "action=defer finding=auth "
 	    "reason=\"gmail.com would refuse this (550 5.7.26): SPF not "
 	    "checked and no DKIM signature\" host=mta.test");
 	assert_non_null(strstr(last_log(),
 	    "4ABCDEF: preflight: action=tag mode=tag verdict=reject "
 	    "spf=unchecked dkim=none dmarc=unchecked "
-	    "providers=google:reject:5.7.26 conform=from,message-id,date "
+	    "providers=google:reject:5.7.26 conform=from "
 	    "would=defer finding=auth "
 	    "reason=\"gmail.com would refuse this (550 5.7.26): SPF not "
 	    "checked and no DKIM signature\" from=<alice@example.com> "
@@ -224,7 +224,7 @@ test_hold_sender_per_mode(void **state)
 			    "action=accept mode=monitor verdict=reject "
 			    "spf=unchecked dkim=none dmarc=unchecked "
 			    "providers=default:deliver "
-			    "conform=from,message-id,date would=hold "
+			    "conform=from would=hold "
 			    "finding=operator"));
 		pfl_session_free(&s);
 	}
