@@ -738,3 +738,170 @@ rbl_wait() {
 	diag "rbldnsd still answers '$(rblq "$1")' for $1, not '$2'"
 	return 1
 }
+
+# --- Sendmail 8.17, run unpacked ---------------------------------------------------
+#
+# tests/install-deps.sh unpacks Debian's sendmail-bin/-base/-cf (never
+# installed: they conflict with postfix) under PFL_SENDMAIL_ROOT. The
+# daemon runs in the foreground as root, in its own mount and UTS
+# namespaces (unshare -m -u): a fully qualified host name there (with a
+# short one Sendmail waits 60 s before listening), and a private /dev
+# whose log socket is a catcher of ours. Sendmail logs only to syslog
+# (/dev/log); the catcher writes $SM_LOG. Every other sendmail command
+# (mailq, a queue run, a release) runs the same way: sm_cmd.
+#
+# Port: offset 7 of the test's block, which t_budget_cli also uses (for
+# a redis of its own); a test that starts Sendmail cannot be that one.
+
+SENDMAIL_PORT=$((PFL_PORT_BASE + 7))
+SM_ROOT=${PFL_SENDMAIL_ROOT:-/var/cache/preflight-test/sendmail/root}
+SM_BIN=$SM_ROOT/usr/libexec/sendmail/sendmail
+SM_DIR=$T/sendmail
+SM_CF=$SM_DIR/sendmail.cf
+SM_QUEUE=$SM_DIR/queue
+SM_LOG=$T/sendmail.log
+
+# _sm_files - the namespace wrapper and the syslog catcher
+_sm_files() {
+	cat >"$SM_DIR/ns.sh" <<'EOF'
+#!/bin/bash
+# ns.sh CMD... - run CMD in the namespaces unshare(1) made: a fully
+# qualified host name, and a /dev of a few nodes whose log socket is
+# the test's catcher. Mounts made here are private to the namespace.
+set -e
+d=$(dirname "$0")
+hostname mta.preflight.test
+mount -t tmpfs -o mode=755 tmpfs "$d/dev"
+for n in null zero full random urandom tty; do
+	: >"$d/dev/$n"
+	mount --bind "/dev/$n" "$d/dev/$n"
+done
+ln -s /proc/self/fd "$d/dev/fd"
+: >"$d/dev/log"
+mount --bind "$d/log.sock" "$d/dev/log"
+mount --rbind "$d/dev" /dev
+exec "$@"
+EOF
+	chmod 755 "$SM_DIR/ns.sh"
+	cat >"$SM_DIR/syslog.py" <<'EOF'
+# syslog.py SOCKET FILE - a syslog catcher: datagrams on SOCKET, one line
+# each (without the <priority>) appended to FILE
+import os, re, socket, sys
+
+sock, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sock)
+os.chmod(sock, 0o666)
+with open(out, "ab", buffering=0) as f:
+    while True:
+        d = s.recv(65536).rstrip(b"\0\r\n")
+        f.write(re.sub(rb"^<\d+>", b"", d) + b"\n")
+EOF
+}
+
+# sm_mc [MC-LINES...] - the .mc: listen on 127.0.0.1:$SENDMAIL_PORT, the
+# milter on 127.0.0.1:$MILTER_PORT (F=T: tempfail when it is down),
+# everything relayed to smtp-sink, no DNS (hosts from a file of ours),
+# its own queue, aliases and statistics; MC-LINES go before the mailers
+sm_mc() {
+	local cf=$SM_ROOT/usr/share/sendmail/cf
+	cat <<EOF
+divert(-1)
+divert(0)dnl
+include(\`$cf/m4/cf.m4')dnl
+VERSIONID(\`preflight e2e')dnl
+OSTYPE(\`linux')dnl
+define(\`confDOMAIN_NAME', \`mta.preflight.test')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+define(\`QUEUE_DIR', \`$SM_QUEUE')dnl
+define(\`ALIAS_FILE', \`$SM_DIR/aliases')dnl
+define(\`STATUS_FILE', \`$SM_DIR/statistics')dnl
+define(\`confPID_FILE', \`$SM_DIR/sendmail.pid')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$SM_DIR/service.switch')dnl
+define(\`confHOSTS_FILE', \`$SM_DIR/hosts')dnl
+define(\`confRUN_AS_USER', \`root')dnl
+define(\`confLOG_LEVEL', \`14')dnl
+define(\`confQUEUE_LA', \`1000')dnl
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`SMART_HOST', \`[127.0.0.1]')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $SINK_PORT')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+FEATURE(\`nocanonify')dnl
+DAEMON_OPTIONS(\`Port=$SENDMAIL_PORT, Addr=127.0.0.1, Name=MTA')dnl
+INPUT_MAIL_FILTER(\`preflight', \`S=inet:$MILTER_PORT@127.0.0.1, F=T, T=S:30s;R:30s;E:1m')dnl
+EOF
+	printf '%s\n' "$@"
+	printf '%s\n' "MAILER(\`local')dnl" "MAILER(\`smtp')dnl"
+}
+
+# sm_cmd ARGS... - the unpacked sendmail with our .cf, in namespaces like
+# the daemon's (its log lines reach $SM_LOG)
+sm_cmd() { unshare -m -u "$SM_DIR/ns.sh" "$SM_BIN" -C "$SM_CF" "$@"; }
+
+# start_sendmail [MC-LINES...] - build the .cf (sm_mc) and start the
+# daemon (-bD: foreground, in the background) with the syslog catcher;
+# sets SENDMAIL_PID. Returns once it listens.
+start_sendmail() {
+	require "$SM_BIN" m4 unshare python3 swaks
+	local i
+	mkdir -p "$SM_DIR/dev" "$SM_QUEUE"
+	chmod 700 "$SM_QUEUE"
+	: >"$SM_DIR/aliases"
+	: >"$SM_DIR/statistics"
+	: >"$SM_LOG"
+	printf 'hosts\tfiles\naliases\tfiles\n' >"$SM_DIR/service.switch"
+	printf '127.0.0.1\tlocalhost\n' >"$SM_DIR/hosts"
+	_sm_files
+	sm_mc "$@" >"$SM_DIR/sendmail.mc"
+	m4 -D_CF_DIR_="$SM_ROOT/usr/share/sendmail/cf/" \
+		"$SM_ROOT/usr/share/sendmail/cf/m4/cf.m4" "$SM_DIR/sendmail.mc" \
+		>"$SM_CF" 2>"$SM_DIR/m4.stderr" || {
+		sed 's/^/# m4: /' "$SM_DIR/m4.stderr"
+		bail "m4 could not build the Sendmail .cf"
+	}
+	python3 "$SM_DIR/syslog.py" "$SM_DIR/log.sock" "$SM_LOG" \
+		>"$SM_DIR/syslog.stderr" 2>&1 &
+	_track $!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$SM_DIR/log.sock" ] && break
+		sleep 0.05
+	done
+	[ -S "$SM_DIR/log.sock" ] || bail "the syslog catcher did not start"
+	unshare -m -u "$SM_DIR/ns.sh" "$SM_BIN" -bD -C "$SM_CF" \
+		>"$SM_DIR/stderr" 2>&1 &
+	SENDMAIL_PID=$!
+	_track $SENDMAIL_PID
+	wait_port "$SENDMAIL_PORT" 200 || {
+		sed 's/^/# sendmail: /' "$SM_DIR/stderr" "$SM_LOG"
+		bail "sendmail did not start on 127.0.0.1:$SENDMAIL_PORT"
+	}
+}
+
+# send_sm ARGS... - swaks to the Sendmail daemon; output in $T/swaks.out
+# (data_reply reads it)
+send_sm() {
+	swaks --server "127.0.0.1:$SENDMAIL_PORT" --timeout 60 "$@" >"$T/swaks.out" 2>&1
+}
+
+# sm_qid_of_last_send - the queue id Sendmail gave the last swaks message
+sm_qid_of_last_send() {
+	sed -n 's/.*250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted for delivery.*/\1/p' \
+		"$T/swaks.out" | tail -1
+}
+
+# sm_wait_sent QID [SECONDS] - until Sendmail logs stat=Sent for QID
+sm_wait_sent() { wait_log "$SM_LOG" "$1: to=.*stat=Sent" "${2:-20}"; }
+
+# sm_quarantined - queue ids of the quarantined messages (hf files)
+sm_quarantined() {
+	find "$SM_QUEUE" -maxdepth 1 -name 'hf*' -printf '%f\n' | sed 's/^hf//' | sort
+}
+
+# sm_release QID - take QID out of quarantine and deliver it now (a queue
+# run for QID alone; no milter sees it again)
+sm_release() {
+	sm_cmd -qQ -qI"$1" -Q >>"$SM_DIR/release.out" 2>&1 &&
+		sm_cmd -qI"$1" >>"$SM_DIR/release.out" 2>&1
+}
