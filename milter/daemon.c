@@ -1,6 +1,14 @@
 /*
  * NAME
- *	daemon - process chores: privileges, pid file, background
+ *	daemon - process chores: privileges, pid file, background, socket
+ * DESCRIPTION
+ *	Nagle's algorithm holds back a small write while an earlier one is
+ *	unacknowledged, and the MTA delays its acknowledgement (up to 40 ms
+ *	on Linux) while it waits for the rest of our reply: a milter that
+ *	answers in two writes (an added header, then "continue") stalls on
+ *	every message over TCP. libmilter never shows us the connections,
+ *	but Linux copies TCP_NODELAY from a listening socket to the sockets
+ *	it accepts, so it is set once, on libmilter's listening socket.
  * SECURITY
  *	pfl_daemon_drop verifies that root cannot be regained.
  */
@@ -9,10 +17,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,4 +135,90 @@ pfl_daemon_pidfile(const char *path)
 		return -1;
 	}
 	return close(fd);
+}
+
+/* pfl_daemon_inet_spec - family and port of an inet socket spec */
+int
+pfl_daemon_inet_spec(const char *spec, int *family_r, unsigned *port_r)
+{
+	char name[64];
+	const char *p, *at;
+	struct servent *se;
+	unsigned long port;
+	char *end;
+
+	if (strncmp(spec, "inet:", 5) == 0) {
+		*family_r = AF_INET;
+		p = spec + 5;
+	} else if (strncmp(spec, "inet6:", 6) == 0) {
+		*family_r = AF_INET6;
+		p = spec + 6;
+	} else
+		return -1;
+	at = strchr(p, '@');
+	if (at == NULL)
+		at = p + strlen(p);
+	if (at == p || (size_t)(at - p) >= sizeof(name))
+		return -1;
+	memcpy(name, p, (size_t)(at - p));
+	name[at - p] = '\0';
+	port = strtoul(name, &end, 10);
+	if (*end != '\0') {
+		if ((se = getservbyname(name, "tcp")) == NULL)
+			return -1;
+		port = ntohs((uint16_t)se->s_port);
+	}
+	if (port == 0 || port > 65535)
+		return -1;
+	*port_r = (unsigned)port;
+	return 0;
+}
+
+/* bound_port - the local port of a socket of family, or 0 */
+static unsigned
+bound_port(int fd, int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    ss.ss_family != family)
+		return 0;
+	if (family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* pfl_daemon_listener - our listening TCP socket on family/port */
+int
+pfl_daemon_listener(int family, unsigned port)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd, on, type;
+	socklen_t len;
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 0; fd < max; fd++) {
+		len = sizeof(on);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 ||
+		    !on)
+			continue;
+		len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+		    type != SOCK_STREAM)
+			continue;
+		if (bound_port(fd, family) == port)
+			return fd;
+	}
+	return -1;
+}
+
+/* pfl_daemon_nodelay - set TCP_NODELAY */
+int
+pfl_daemon_nodelay(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	daemon 3h - process chores: privileges, pid file, background
+ *	daemon 3h - process chores: privileges, pid file, background, socket
  */
 #ifndef PFL_DAEMON_H
 #define PFL_DAEMON_H
@@ -25,5 +25,26 @@ int pfl_daemon_background(void);
 
 /* pfl_daemon_pidfile - write our pid (mode 0644); 0 or -1 */
 int pfl_daemon_pidfile(const char *path);
+
+/*
+ * pfl_daemon_inet_spec - the address family (AF_INET, AF_INET6) and port
+ * of a libmilter socket "inet:PORT[@HOST]" or "inet6:PORT[@HOST]" (PORT
+ * a number or a service name). Returns 0, or -1 for any other socket.
+ */
+int pfl_daemon_inet_spec(const char *spec, int *family_r, unsigned *port_r);
+
+/*
+ * pfl_daemon_listener - the listening TCP socket of this process bound to
+ * port in family, or -1. libmilter keeps its socket to itself; this finds
+ * it among the open descriptors.
+ */
+int pfl_daemon_listener(int family, unsigned port);
+
+/*
+ * pfl_daemon_nodelay - set TCP_NODELAY on a TCP socket; 0, or -1 with
+ * errno. On a listening socket Linux gives it to every socket accepted
+ * from then on.
+ */
+int pfl_daemon_nodelay(int fd);
 
 #endif

@@ -10,6 +10,11 @@
  *	stop. libmilter's own signal thread would stop the milter on SIGHUP;
  *	Linux hands a process-directed signal to the main thread first when
  *	it is waiting for it, so ours is the one that sees SIGHUP.
+ *
+ *	The main thread also logs the statistics line: every STATS_INTERVAL
+ *	when messages were decided, and at exit. Its DNS counts are the
+ *	lookups of the current context's resolvers since the last line
+ *	(those of a replaced context are taken at the reload).
  */
 #include <autoconfig.h>
 
@@ -22,24 +27,31 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
 #include "config.h"
 #include "ctx.h"
+#include "dns.h"
 #include "dnsbl.h"
 #include "daemon.h"
 #include "glue.h"
 #include "log.h"
+#include "stats.h"
 #include "util.h"
 #include "version.h"
 
-#define PROGNAME "preflight-milter"
+#define PROGNAME       "preflight-milter"
+#define STATS_INTERVAL (60 * 1000000000ull) /* ns between stats lines */
 
 /* Set by the milter thread when smfi_main returns. */
 static int milter_result;
 static int milter_done;
+
+/* The resolvers' counters at the last stats sample (main thread only). */
+static unsigned long dns_hits_seen, dns_misses_seen;
 
 /* usage - complain and exit */
 static void
@@ -79,6 +91,49 @@ log_setup(const struct pfl_config *cfg)
 		    cfg->log_file, strerror(errno));
 }
 
+/* dns_counts - lookups so far of a context's resolvers: hits, misses */
+static void
+dns_counts(
+    const struct pfl_ctx *ctx, unsigned long *hits_r, unsigned long *misses_r)
+{
+	unsigned long h = 0, m = 0;
+
+	pfl_dns_stats(ctx->dns, hits_r, misses_r);
+	/* a DnsblResolver of its own, asked by the checks and the monitor */
+	if (ctx->dnsbl != NULL && ctx->dnsbl->dns != NULL &&
+	    ctx->dnsbl->dns != ctx->dns) {
+		pfl_dns_stats(ctx->dnsbl->dns, &h, &m);
+		*hits_r += h;
+		*misses_r += m;
+	}
+}
+
+/* dns_sample - hand the lookups since the last sample to the stats */
+static void
+dns_sample(const struct pfl_ctx *ctx)
+{
+	unsigned long h, m;
+
+	dns_counts(ctx, &h, &m);
+	pfl_stats_dns(h - dns_hits_seen, m - dns_misses_seen);
+	dns_hits_seen = h;
+	dns_misses_seen = m;
+}
+
+/* stats_log - log the stats line (always when at_exit) */
+static void
+stats_log(bool at_exit)
+{
+	struct pfl_ctx *ctx = pfl_ctx_current();
+	char line[512];
+
+	if (ctx != NULL)
+		dns_sample(ctx);
+	pfl_ctx_unref(ctx);
+	if (pfl_stats_take(pfl_stats_now(), at_exit, line, sizeof(line)))
+		pfl_log(PFL_LOG_INFO, "%s", line);
+}
+
 /* reload - swap in a new config if it loads; keep the old one if not */
 static void
 reload(const char *path)
@@ -102,6 +157,9 @@ reload(const char *path)
 	log_setup(cfg);
 	pfl_log(PFL_LOG_NOTICE, "reloaded %s (mode=%s)", path,
 	    pfl_config_mode_name(cfg->mode));
+	/* the old resolvers' lookups so far; the new ones count from here */
+	dns_sample(oldctx);
+	dns_counts(ctx, &dns_hits_seen, &dns_misses_seen);
 	pfl_ctx_install(ctx);
 	pfl_ctx_unref(oldctx);
 	pfl_dnsbl_monitor_kick();
@@ -115,6 +173,32 @@ milter_thread(void *arg)
 	__atomic_store_n(&milter_done, 1, __ATOMIC_RELEASE);
 	kill(getpid(), SIGUSR2);
 	return NULL;
+}
+
+/*
+ * inet_nodelay - TCP_NODELAY on libmilter's listening inet socket, so
+ * that the connections it accepts have it (see daemon.c)
+ */
+static void
+inet_nodelay(const char *sock)
+{
+	unsigned port;
+	int family, fd;
+
+	if (pfl_daemon_inet_spec(sock, &family, &port) < 0)
+		return;
+	if ((fd = pfl_daemon_listener(family, port)) < 0) {
+		pfl_log(PFL_LOG_WARNING,
+		    "inet socket: listening socket not found; TCP_NODELAY "
+		    "not set (replies may wait for delayed ACKs)");
+		return;
+	}
+	if (pfl_daemon_nodelay(fd) < 0) {
+		pfl_log(PFL_LOG_WARNING,
+		    "inet socket: cannot set TCP_NODELAY: %s", strerror(errno));
+		return;
+	}
+	pfl_log(PFL_LOG_INFO, "inet socket: TCP_NODELAY set");
 }
 
 /* open_socket - libmilter socket with our umask, owned by UserID */
@@ -132,6 +216,7 @@ open_socket(const struct pfl_config *cfg)
 	umask(old);
 	if (rc != MI_SUCCESS)
 		return -1;
+	inet_nodelay(sock);
 	if (cfg->user_id && geteuid() == 0 &&
 	    (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0))
 		(void)pfl_daemon_chown(strchr(sock, ':') + 1, cfg->user_id);
@@ -161,10 +246,35 @@ become_user(const struct pfl_config *cfg)
 	return 0;
 }
 
+/*
+ * next_signal - wait for one of set; log the stats line whenever the
+ * deadline *next_ns (pfl_stats_now) passes on the way
+ */
+static int
+next_signal(const sigset_t *set, uint64_t *next_ns)
+{
+	struct timespec ts;
+	uint64_t now, wait;
+	int sig;
+
+	for (;;) {
+		if ((now = pfl_stats_now()) >= *next_ns) {
+			stats_log(false);
+			*next_ns = now + STATS_INTERVAL;
+		}
+		wait = *next_ns - now;
+		ts.tv_sec = (time_t)(wait / 1000000000u);
+		ts.tv_nsec = (long)(wait % 1000000000u);
+		if ((sig = sigtimedwait(set, NULL, &ts)) > 0)
+			return sig;
+	}
+}
+
 /* serve - run the milter thread and wait for signals */
 static int
 serve(const char *path)
 {
+	uint64_t next = pfl_stats_now() + STATS_INTERVAL;
 	sigset_t set;
 	pthread_t tid;
 	int sig;
@@ -182,8 +292,7 @@ serve(const char *path)
 	}
 	pfl_dnsbl_monitor_start();
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
+		sig = next_signal(&set, &next);
 		if (sig == SIGHUP || sig == SIGUSR1) {
 			reload(path);
 			continue;
@@ -272,8 +381,11 @@ main(int argc, char **argv)
 		pfl_log(PFL_LOG_WARNING,
 		    "EgressAddresses is not set: SPF as "
 		    "receivers see it cannot be predicted");
+	dns_counts(ctx, &dns_hits_seen, &dns_misses_seen);
+	pfl_stats_start(pfl_stats_now());
 	pfl_ctx_install(ctx);
 	rc = serve(path);
+	stats_log(true);
 	if (pidfile[0] != '\0')
 		(void)unlink(pidfile); /* may fail after dropping root */
 	pfl_log(PFL_LOG_NOTICE, "%s stopped", PROGNAME);

@@ -20,6 +20,7 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 #include "util.h"
 
 #define ADDR_MAX 512
@@ -134,6 +135,8 @@ pfl_session_mail(
 	const char *auth;
 
 	msg_free(s);
+	s->decided = false;
+	memset(s->spent_ns, 0, sizeof(s->spent_ns));
 	a = pfl_arena_new();
 	m = pfl_arena_alloc(a, sizeof(*m));
 	m->arena = a;
@@ -371,6 +374,7 @@ pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
 	st = pfl_action_eom(mta, &v, hdr, s->local);
 	qid = mta->symval(mta->ctx, "i");
 	log_decision(s, &v, summary, qid, st);
+	s->decided = true;
 	/* counted only when the message goes on (held mail is kept too) */
 	pfl_session_budget_end(s, st == PFL_ACCEPT || st == PFL_CONTINUE);
 	msg_free(s);
@@ -382,4 +386,35 @@ void
 pfl_session_abort(struct pfl_session *s)
 {
 	msg_free(s);
+}
+
+/* pfl_session_spent - add the time since start_ns to a stage */
+void
+pfl_session_spent(
+    struct pfl_session *s, enum pfl_stage stage, uint64_t start_ns)
+{
+	s->spent_ns[stage] += pfl_stats_now() - start_ns;
+}
+
+/* pfl_session_timing - statistics and the timing line of a decision */
+void
+pfl_session_timing(struct pfl_session *s, const char *qid)
+{
+	unsigned long long us[PFL_STAGES], total = 0;
+	size_t i;
+
+	if (!s->decided)
+		return;
+	s->decided = false;
+	for (i = 0; i < PFL_STAGES; i++) {
+		us[i] = (s->spent_ns[i] + 500) / 1000;
+		total += us[i];
+	}
+	pfl_stats_message(total, us[PFL_STAGE_EOM]);
+	pfl_log(PFL_LOG_DEBUG,
+	    "%s: preflight: timing total_us=%llu mail_us=%llu rcpt_us=%llu "
+	    "hdr_us=%llu body_us=%llu eom_us=%llu",
+	    qid && *qid ? qid : "NOQUEUE", total, us[PFL_STAGE_MAIL],
+	    us[PFL_STAGE_RCPT], us[PFL_STAGE_HDR], us[PFL_STAGE_BODY],
+	    us[PFL_STAGE_EOM]);
 }

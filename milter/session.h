@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "action.h"
 #include "config.h"
@@ -42,6 +43,16 @@ struct pfl_msg {
 	size_t ndropped; /* findings beyond PFL_MAX_FINDINGS */
 };
 
+/* Where a message's time in the milter goes: the callbacks of each stage. */
+enum pfl_stage {
+	PFL_STAGE_MAIL, /* MAIL FROM */
+	PFL_STAGE_RCPT, /* every RCPT TO */
+	PFL_STAGE_HDR,  /* the header fields and end of headers */
+	PFL_STAGE_BODY, /* the body chunks */
+	PFL_STAGE_EOM,  /* end of message */
+	PFL_STAGES
+};
+
 struct pfl_session {
 	struct pfl_ctx *ctx;    /* pinned context (a reference) */
 	struct pfl_config *cfg; /* ctx->cfg, for brevity */
@@ -53,6 +64,8 @@ struct pfl_session {
 	bool leadspc;           /* header values keep their leading space */
 	bool smtputf8;          /* the current MAIL FROM asked for SMTPUTF8 */
 	struct pfl_msg *msg;    /* current message, or NULL */
+	bool decided;           /* the last end of message logged a decision */
+	uint64_t spent_ns[PFL_STAGES]; /* this message's time per stage */
 };
 
 /*
@@ -92,6 +105,22 @@ enum pfl_status pfl_session_eom(struct pfl_session *, const struct pfl_mta *);
 
 /* pfl_session_abort - the message was aborted: forget it */
 void pfl_session_abort(struct pfl_session *);
+
+/*
+ * pfl_session_spent - add the time from start_ns (pfl_stats_now) to now to
+ * a stage of the current message. The callbacks time themselves; MAIL
+ * FROM starts the count again. Time spent waiting for the MTA between
+ * callbacks is nobody's.
+ */
+void pfl_session_spent(struct pfl_session *, enum pfl_stage, uint64_t start_ns);
+
+/*
+ * pfl_session_timing - after end of message: if it logged a decision,
+ * count the message in the statistics and, at LogLevel debug, log
+ * "QID: preflight: timing total_us=T mail_us=.. rcpt_us=.. hdr_us=..
+ * body_us=.. eom_us=.." (total: the sum of the stages). qid may be NULL.
+ */
+void pfl_session_timing(struct pfl_session *, const char *qid);
 
 /*
  * Rate budgets in the dialogue (session_budget.c): a ticket at MAIL, a

@@ -24,7 +24,7 @@ like "$(grep -m1 '^X-Preflight:' "$f")" \
 like "$(cat "$MILTER_LOG")" \
 	"$qid: preflight: action=tag mode=tag verdict=deliver spf=unchecked dkim=none dmarc=none providers=default:deliver from=<alice@example.com> rcpts=1 path=smtp auth=alice client=192\.0\.2\.77" \
 	"decision line with the queue id first"
-is "$(grep -c "$qid: preflight:" "$MILTER_LOG")" 1 "exactly one decision line"
+is "$(grep -c "$qid: preflight: action=" "$MILTER_LOG")" 1 "exactly one decision line"
 
 # 2. internal client (InternalHosts 10.0.0.0/8), not authenticated
 send --from app@example.com --to carol@example.org \
