@@ -157,6 +157,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: preflight version\n"
 	    "       preflight config-check [FILE]\n"
+	    "       preflight config-check --keys\n"
 	    "       preflight dns-query [--nameserver IP@PORT] [--timeout MS] "
 	    "NAME TYPE\n"
 	    "       preflight spf --ip IP [--helo NAME] --mail-from ADDR "
@@ -164,6 +165,9 @@ usage(void)
 	    "       preflight dkim-verify [--nameserver IP@PORT] FILE\n"
 	    "       preflight dkim-predict [-c CONFIG] --from ADDR "
 	    "[--nameserver IP@PORT]\n"
+	    "       preflight dmarc [--nameserver IP@PORT] [--timeout MS] "
+	    "--from-domain D\n"
+	    "           [--spf-domain D --spf RESULT] [--dkim-pass D]...\n"
 	    "       preflight provider [-c CONFIG] [--nameserver IP@PORT] "
 	    "DOMAIN...\n"
 	    "       preflight check-message [-c CONFIG] --mail-from ADDR "
@@ -185,16 +189,25 @@ usage(void)
 	return EX_USAGE;
 }
 
-/* cmd_config_check - parse a config file and report every problem */
+/*
+ * cmd_config_check - parse a config file and report every problem; with
+ * --keys, list the keys the parser knows instead, one per line
+ */
 static int
 cmd_config_check(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : PFL_DEFAULT_CONFIG;
+	const char *const *key;
 	struct pfl_ctx *ctx;
 	char *errors = NULL;
 
 	if (argc > 2)
 		return usage();
+	if (strcmp(path, "--keys") == 0) {
+		for (key = pfl_config_keys(); *key != NULL; key++)
+			printf("%s\n", *key);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	}
 	if ((ctx = pfl_ctx_load(path, &errors)) == NULL) {
 		fputs(errors, stderr);
 		free(errors);
