@@ -6,9 +6,14 @@
  *	add returned it (key, window, bucket, n), so a release takes back
  *	exactly what was added, and a message-unit budget already charged
  *	for this message is found in the ticket by its key when a later
- *	recipient would charge it again. The ticket also counts the
- *	message's admitted recipients (per provider, external ones) for the
- *	per-message cap and the end-of-message counts (budget_count.c).
+ *	recipient would charge it again. A recipient's adds, one per budget
+ *	and scope value in checking order, go to the store in one batch
+ *	that admits all or none (pfl_store_window_add_many): a refusal or a
+ *	store failure leaves nothing to give back, and the first budget
+ *	that refused is reported as a budget-by-budget charge would have.
+ *	The ticket also counts the message's admitted recipients (per
+ *	provider, external ones) for the per-message cap and the
+ *	end-of-message counts (budget_count.c).
  * OWNERSHIP
  *	A ticket owns its entries and their keys.
  */
@@ -28,6 +33,20 @@ struct who {
 	char sender_org[PFL_DOMAIN_SIZE]; /* its organisational domain */
 	char rcpt[PFL_DOMAIN_SIZE];       /* recipient domain, normalised */
 	char rcpt_org[PFL_DOMAIN_SIZE];
+};
+
+/* One add of a recipient's batch, and the budget it is for. */
+struct batch_add {
+	const struct pfl_budget_rule *r;
+	const char *value; /* the scope value (borrowed) */
+	char key[PFL_BUDGET_KEY_SIZE];
+	uint64_t limit; /* the budget's N at now */
+};
+
+/* A recipient's adds, in checking order; add is malloc'd. */
+struct batch {
+	struct batch_add *add;
+	size_t n, cap;
 };
 
 /* pfl_budget_ticket_new - an empty ticket */
@@ -271,32 +290,103 @@ refuse(const struct pfl_budget_set *s, const struct pfl_budget_rule *r,
 	    r->reply, "452", "4.7.1", reason);
 }
 
-/* charge - reserve one recipient in one budget under one value */
-static enum pfl_budget_status
-charge(const struct pfl_budget_set *s, const struct pfl_budget_rule *r,
-    struct pfl_budget_ticket *t, const char *value, time_t now,
-    struct pfl_budget_verdict *v)
+/* in_batch - is key among the batch's adds? */
+static bool
+in_batch(const struct batch *b, const char *key)
 {
-	char key[PFL_BUDGET_KEY_SIZE], why[200];
-	struct pfl_window_result res;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->add[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * batch_push - the add of one recipient in one budget under one value;
+ * nothing when a message-unit budget already counts this message (an
+ * earlier recipient, or an earlier add of this batch)
+ */
+static void
+batch_push(struct batch *b, const struct pfl_budget_rule *r,
+    const struct pfl_budget_ticket *t, const char *value, time_t now)
+{
+	struct batch_add *a;
+	char key[PFL_BUDGET_KEY_SIZE];
 
 	make_key(key, sizeof(key), r, value);
-	if (r->unit == PFL_BUNIT_MESSAGES && has_key(t, key))
-		return PFL_BUDGET_ADMIT; /* this message is counted there */
-	memset(&res, 0, sizeof(res));
-	if (pfl_store_window_add(t->store, key, &r->w, now, 1,
-		pfl_budget_limit_at(r, now, NULL), &res, why,
+	if (r->unit == PFL_BUNIT_MESSAGES &&
+	    (has_key(t, key) || in_batch(b, key)))
+		return;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 8;
+		b->add = pfl_xrealloc(b->add, b->cap * sizeof(*b->add));
+	}
+	a = &b->add[b->n++];
+	a->r = r;
+	a->value = value;
+	pfl_strlcpy(a->key, key, sizeof(a->key));
+	a->limit = pfl_budget_limit_at(r, now, NULL);
+}
+
+/* batch_collect - the adds of every budget that applies to the subject */
+static void
+batch_collect(const struct pfl_budget_set *s,
+    const struct pfl_budget_subject *subj, const struct who *w, time_t now,
+    const struct pfl_budget_ticket *t, struct batch *b)
+{
+	const char *val;
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		if (!applies(&s->rules[i], subj, w))
+			continue;
+		for (k = 0; (val = scope_value(&s->rules[i], subj, w, k)); k++)
+			batch_push(b, &s->rules[i], t, val, now);
+	}
+}
+
+/*
+ * charge - the batch's adds in one store call, all or none: on ADMIT
+ * they are in the ticket; on OVER the first budget that refused is in
+ * v (what a budget-by-budget add would have said); on TEMPFAIL nothing
+ * was added
+ */
+static enum pfl_budget_status
+charge(const struct pfl_budget_set *s, struct pfl_budget_ticket *t,
+    const struct batch *b, time_t now, struct pfl_budget_verdict *v)
+{
+	struct pfl_window_result *res;
+	struct pfl_window_op *ops;
+	enum pfl_budget_status st = PFL_BUDGET_ADMIT;
+	char why[200];
+	size_t i, at;
+
+	if (b->n == 0)
+		return PFL_BUDGET_ADMIT;
+	ops = pfl_xcalloc(b->n, sizeof(*ops));
+	res = pfl_xcalloc(b->n, sizeof(*res));
+	for (i = 0; i < b->n; i++)
+		ops[i] = (struct pfl_window_op){ b->add[i].key, b->add[i].r->w,
+			1, b->add[i].limit };
+	if (pfl_store_window_add_many(t->store, ops, b->n, now, res, &at, why,
 		sizeof(why)) != PFL_STORE_OK) {
 		pfl_budget_text(v->error, sizeof(v->error), "%s store, %s: %s",
-		    pfl_store_kind(t->store), key, why);
-		return PFL_BUDGET_TEMPFAIL;
+		    pfl_store_kind(t->store), b->add[at < b->n ? at : 0].key,
+		    why);
+		st = PFL_BUDGET_TEMPFAIL;
+	} else if (at < b->n) {
+		refuse(s, b->add[at].r, b->add[at].key, b->add[at].value,
+		    &res[at], now, v);
+		st = PFL_BUDGET_OVER;
+	} else {
+		for (i = 0; i < b->n; i++)
+			pfl_budget_ticket_push(
+			    t, ops[i].key, &ops[i].w, res[i].bucket, 1);
 	}
-	if (!res.admitted) {
-		refuse(s, r, key, value, &res, now, v);
-		return PFL_BUDGET_OVER;
-	}
-	pfl_budget_ticket_push(t, key, &r->w, res.bucket, 1);
-	return PFL_BUDGET_ADMIT;
+	free(ops);
+	free(res);
+	return st;
 }
 
 /* over_permsg - is the message at its preset's recipients-per-message cap? */
@@ -351,10 +441,9 @@ pfl_budget_reserve(const struct pfl_budget_set *s, struct pfl_store *store,
     const struct pfl_budget_subject *subj, time_t now,
     struct pfl_budget_ticket *t, struct pfl_budget_verdict *v)
 {
+	struct batch b = { NULL, 0, 0 };
 	enum pfl_budget_status st;
-	size_t mark = t->n, i, k;
-	char ignored[64];
-	const char *val;
+	size_t mark = t->n;
 	struct who w;
 	bool external;
 
@@ -364,17 +453,11 @@ pfl_budget_reserve(const struct pfl_budget_set *s, struct pfl_store *store,
 	external = w.sender_org[0] == '\0' || strcmp(w.rcpt_org, w.sender_org);
 	if (over_permsg(s, t, external, v))
 		return PFL_BUDGET_OVER;
-	for (i = 0; i < s->n; i++) {
-		if (!applies(&s->rules[i], subj, &w))
-			continue;
-		for (k = 0; (val = scope_value(&s->rules[i], subj, &w, k)); k++)
-			if ((st = charge(s, &s->rules[i], t, val, now, v)) !=
-			    PFL_BUDGET_ADMIT) {
-				/* a failed release stays counted: never too few */
-				give_back(t, mark, ignored, sizeof(ignored));
-				return st;
-			}
-	}
+	batch_collect(s, subj, &w, now, t, &b);
+	st = charge(s, t, &b, now, v);
+	free(b.add);
+	if (st != PFL_BUDGET_ADMIT)
+		return st;
 	admit(t, mark, subj, external);
 	v->admitted = true;
 	return PFL_BUDGET_ADMIT;

@@ -219,6 +219,46 @@ pfl_store_window_add(struct pfl_store *st, const char *key,
 	    clamp(limit, PFL_STORE_COUNT_MAX), r, err, errlen);
 }
 
+/*
+ * pfl_store_window_add_many - all the adds or none. The backend gets a
+ * copy of ops with n and limit clamped as for a single add; a small
+ * batch (a recipient's budgets) is copied on the stack.
+ */
+enum pfl_store_status
+pfl_store_window_add_many(struct pfl_store *st, const struct pfl_window_op *ops,
+    size_t nops, time_t now, struct pfl_window_result *results, size_t *at_r,
+    char *err, size_t errlen)
+{
+	struct pfl_window_op local[16], *v;
+	enum pfl_store_status s;
+	size_t i;
+
+	*at_r = 0;
+	if (nops == 0)
+		return PFL_STORE_OK;
+	memset(results, 0, nops * sizeof(*results));
+	for (i = 0; i < nops; i++) {
+		if (bad_args(ops[i].key, &ops[i].w, now, err, errlen)) {
+			*at_r = i;
+			return PFL_STORE_TEMPFAIL;
+		}
+	}
+	v = nops <= 16 ? local : pfl_xcalloc(nops, sizeof(*v));
+	for (i = 0; i < nops; i++) {
+		v[i] = ops[i];
+		v[i].n = clamp(ops[i].n, PFL_STORE_COUNT_MAX + 1);
+		v[i].limit = clamp(ops[i].limit, PFL_STORE_COUNT_MAX);
+	}
+	*at_r = nops;
+	s = st->ops->window_add_many(
+	    st, v, nops, now, results, at_r, err, errlen);
+	if (v != local)
+		free(v);
+	if (s == PFL_STORE_TEMPFAIL && *at_r >= nops)
+		*at_r = 0;
+	return s;
+}
+
 /* pfl_store_window_total - the window's count at now */
 enum pfl_store_status
 pfl_store_window_total(struct pfl_store *st, const char *key,

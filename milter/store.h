@@ -17,6 +17,9 @@
  *	bucket that refills continuously breaks it for daily caps).
  *	Adds are reservations: a release subtracts from the bucket the add
  *	went to. Buckets older than the window are dropped by the backend.
+ *	The adds of one recipient's budgets go in one call, all or none
+ *	(pfl_store_window_add_many): one LMDB write transaction, one Redis
+ *	round trip.
  *
  *	A key may hold a value instead: up to PFL_STORE_VALUE_MAX bytes
  *	(any bytes, NULs too) set by pfl_store_put, with an optional time
@@ -29,6 +32,14 @@
  *	(get, delete and the window calls see no key, list skips it), even
  *	while the backend still keeps its bytes. Times to live run on the
  *	wall clock, not on the "now" the window calls are given.
+ * DURABILITY
+ *	LMDB commits reach the disk within about a second (a thread flushes
+ *	them), not one by one: a crash of the process loses nothing, but a
+ *	crash of the system or a power cut may lose the counts of the last
+ *	second -- that much more mail may then pass a budget once -- and
+ *	may leave the file damaged, as LMDB warns; removing it (and
+ *	PATH-lock) starts the counts afresh. Redis keeps what its own
+ *	persistence settings keep; memory keeps nothing.
  * ERRORS
  *	A backend failure (server down, file unwritable, map full and not
  *	growable, timeout) is PFL_STORE_TEMPFAIL with the reason in the
@@ -93,6 +104,30 @@ void pfl_store_close(struct pfl_store **sp);
 enum pfl_store_status pfl_store_window_add(struct pfl_store *, const char *key,
     const struct pfl_window *, time_t now, uint64_t n, uint64_t limit,
     struct pfl_window_result *r, char *err, size_t errlen);
+
+/* One add of a batch (pfl_store_window_add_many). */
+struct pfl_window_op {
+	const char *key;     /* borrowed */
+	struct pfl_window w; /* the key's window */
+	uint64_t n;          /* to add */
+	uint64_t limit;      /* admit while the window's total + n <= limit */
+};
+
+/*
+ * pfl_store_window_add_many - the window adds of ops[0..nops) at now,
+ * all or none, in one step of the backend (one LMDB write transaction,
+ * one Redis script call): as if each were a pfl_store_window_add in
+ * order (a key named twice sees its earlier add) and, as soon as one
+ * refuses, the earlier ones were released. *at_r is nops when every op
+ * admitted: results[i] is then op i's result, and all are counted. Else
+ * it is the index of the first op that refused (OK; results[*at_r]
+ * says why, with the total and next_free its single add would give;
+ * the other results are zero; nothing was added) or, on TEMPFAIL, of
+ * the op the failure belongs to (0 when it belongs to none).
+ */
+enum pfl_store_status pfl_store_window_add_many(struct pfl_store *,
+    const struct pfl_window_op *ops, size_t nops, time_t now,
+    struct pfl_window_result *results, size_t *at_r, char *err, size_t errlen);
 
 /* pfl_store_window_total - the window's count at now, adding nothing */
 enum pfl_store_status pfl_store_window_total(struct pfl_store *,

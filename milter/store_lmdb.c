@@ -28,10 +28,36 @@
  *	few other keys, deleting those whose buckets have all aged out and
  *	values that expired, so keys that are never written again do not
  *	pile up. A value that expired and was not swept yet reads as no key
- *	and is overwritten by the next put or window add. Commits skip the
- *	meta-page flush (MDB_NOMETASYNC): a system crash may undo the last
- *	commit, never corrupt the file. The map starts at 1 MiB and doubles
- *	when full, up to 4 GiB; beyond that an add or put is TEMPFAIL.
+ *	and is overwritten by the next put or window add.
+ *
+ *	A batch (window_add_many) is one write transaction: every add is
+ *	made in it, in order, and the first refusal aborts it, so nothing
+ *	is written. LMDB's writer lock serializes write transactions across
+ *	processes, so several milters on one file never exceed a budget.
+ * DURABILITY
+ *	Commits are not flushed one by one (MDB_NOSYNC): a thread per
+ *	environment flushes them every SYNC_MS (1 s), and once more when
+ *	the environment closes. A commit is in the kernel's page cache,
+ *	and seen by every process, as soon as it returns, so a crash of
+ *	the process loses nothing; a crash of the system or a power cut
+ *	may lose the commits of the last second and, as LMDB warns for
+ *	this mode, may leave the file damaged (removing it, and PATH-lock,
+ *	starts the counts afresh). A flush per commit would hold the
+ *	decisions to the disk's flush rate: a few thousand a second at
+ *	best, one batch per recipient as they are.
+ * THE MAP
+ *	The file is mapped writable (MDB_WRITEMAP): a commit stores into
+ *	the map instead of writing every page it changed, and LMDB sizes
+ *	the file to the map (ftruncate). So that no process cuts the file
+ *	under another's longer map (that one would die of SIGBUS at its
+ *	next store), every change of a map's size -- open, growth, taking
+ *	on another process's growth -- holds the map lock (flock on PATH)
+ *	and never maps less than the file holds. The file is allocated as
+ *	far as the map goes (fallocate), so a full disk shows up as a
+ *	TEMPFAIL when the map grows, not as a SIGBUS on a store into a
+ *	hole (on a file system without fallocate it remains possible).
+ *	The map starts at 1 MiB and doubles when full, up to 4 GiB;
+ *	beyond that an add or put is TEMPFAIL.
  * ERRORS
  *	Every failure is TEMPFAIL with "lmdb PATH: reason". A record that
  *	does not decode is reported, never overwritten by a window call;
@@ -40,17 +66,21 @@
  *	One transaction at a time per process and file (LMDB serializes
  *	writers anyway); the wait for it is bounded by the timeout. The wait
  *	for another process's write transaction is LMDB's own and not
- *	bounded, but those last microseconds.
+ *	bounded, but those last microseconds. The sync thread only flushes;
+ *	it takes no transaction and no signal.
  */
 #include <autoconfig.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,7 +92,13 @@
 #define RECORD_MAGIC 0x314c4650u /* "PFL1": a window */
 #define VALUE_MAGIC  0x31564650u /* "PFV1": a value */
 #define SWEEP_STEPS  8           /* keys looked at per add */
+#define SYNC_MS      1000        /* commits reach the disk within this */
 #define BAD_RECORD   (-1)        /* the reason is already in err */
+#define ROLLBACK     (-2)        /* done, but abort: nothing to write */
+
+/* See DURABILITY and THE MAP above. */
+#define ENV_FLAGS                                                              \
+	(MDB_NOSUBDIR | MDB_NOTLS | MDB_WRITEMAP | MDB_NOSYNC | MDB_NOMETASYNC)
 
 struct record_head {
 	uint32_t magic;
@@ -79,10 +115,18 @@ struct value_head {
 struct lenv {
 	char *path;
 	pid_t pid; /* the process that opened it */
+	int mapfd; /* PATH, for the map lock and the file's size */
 	MDB_env *env;
 	MDB_dbi dbi;
 	pthread_mutex_t lock; /* one transaction at a time */
 	int refs;
+	/* the syncer: flushes the commits to disk every SYNC_MS */
+	pthread_t syncer;
+	bool syncing;              /* it runs (else commits sync) */
+	pthread_mutex_t sync_lock; /* guards the three below */
+	pthread_cond_t sync_cond;  /* wakes it to stop */
+	bool stop;
+	uint64_t commits;                  /* write commits so far */
 	char sweep[PFL_STORE_KEY_MAX + 1]; /* where the sweep goes on */
 	struct lenv *next;
 };
@@ -155,6 +199,73 @@ lmdb_open(const char *arg, unsigned timeout_ms, char *err, size_t n)
 	return &sl->base;
 }
 
+/*
+ * map_begin - take the map lock: the file's flock, held by whoever
+ * changes the size of a map onto it; 0 or an errno value
+ */
+static int
+map_begin(struct lenv *le)
+{
+	while (flock(le->mapfd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
+/* map_end - let go of the map lock */
+static void
+map_end(struct lenv *le)
+{
+	(void)flock(le->mapfd, LOCK_UN);
+}
+
+/*
+ * map_size - under the map lock: the size to map when want is asked,
+ * never below the file's size (a map is as long as the file: LMDB
+ * truncates the file to the map's size), the file allocated that far
+ * so that a full disk is ENOSPC here and not SIGBUS on a store into
+ * the map; 0 or an errno value
+ */
+static int
+map_size(struct lenv *le, size_t want, size_t *size_r)
+{
+	struct stat sb;
+
+	if (fstat(le->mapfd, &sb) != 0)
+		return errno;
+	if ((uint64_t)sb.st_size > want)
+		want = (size_t)sb.st_size;
+	if (fallocate(le->mapfd, 0, 0, (off_t)want) != 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS)
+		return errno;
+	*size_r = want;
+	return 0;
+}
+
+/*
+ * env_open_locked - under the map lock: the environment, mapped no
+ * shorter than the file (a new file is allocated once LMDB wrote its
+ * head: it reads a file of zeros as no LMDB file)
+ */
+static int
+env_open_locked(struct lenv *le)
+{
+	MDB_envinfo info;
+	struct stat sb;
+	size_t size;
+	int rc;
+
+	if (fstat(le->mapfd, &sb) != 0)
+		return errno;
+	size = (uint64_t)sb.st_size > MAP_INITIAL ? (size_t)sb.st_size
+						  : MAP_INITIAL;
+	if ((rc = mdb_env_set_mapsize(le->env, size)) == 0 &&
+	    (rc = mdb_env_open(le->env, le->path, ENV_FLAGS, 0600)) == 0 &&
+	    (rc = mdb_env_info(le->env, &info)) == 0)
+		rc = map_size(le, info.me_mapsize, &size);
+	return rc;
+}
+
 /* env_open - open the file's environment and its main database */
 static int
 env_open(struct lenv *le)
@@ -162,12 +273,18 @@ env_open(struct lenv *le)
 	MDB_txn *txn;
 	int rc, dead;
 
-	if ((rc = mdb_env_create(&le->env)) != 0)
+	le->mapfd = open(le->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (le->mapfd < 0)
+		return errno;
+	if ((rc = mdb_env_create(&le->env)) != 0) {
+		close(le->mapfd);
 		return rc;
-	if ((rc = mdb_env_set_mapsize(le->env, MAP_INITIAL)) == 0 &&
-	    (rc = mdb_env_open(le->env, le->path,
-		 MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0600)) == 0 &&
-	    (rc = mdb_reader_check(le->env, &dead)) == 0 &&
+	}
+	if ((rc = map_begin(le)) == 0) {
+		rc = env_open_locked(le);
+		map_end(le);
+	}
+	if (rc == 0 && (rc = mdb_reader_check(le->env, &dead)) == 0 &&
 	    (rc = mdb_txn_begin(le->env, NULL, MDB_RDONLY, &txn)) == 0) {
 		if ((rc = mdb_dbi_open(txn, NULL, 0, &le->dbi)) == 0)
 			rc = mdb_txn_commit(txn);
@@ -177,8 +294,102 @@ env_open(struct lenv *le)
 	if (rc != 0) {
 		mdb_env_close(le->env);
 		le->env = NULL;
+		close(le->mapfd);
 	}
 	return rc;
+}
+
+/* sync_wait - sleep until SYNC_MS passed or stop; true to stop */
+static bool
+sync_wait(struct lenv *le, uint64_t *commits_r)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += SYNC_MS / 1000;
+	until.tv_nsec += (long)(SYNC_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&le->sync_lock);
+	while (!le->stop &&
+	    pthread_cond_timedwait(&le->sync_cond, &le->sync_lock, &until) !=
+		ETIMEDOUT)
+		;
+	stop = le->stop;
+	*commits_r = le->commits;
+	pthread_mutex_unlock(&le->sync_lock);
+	return stop;
+}
+
+/*
+ * syncer - the environment's sync thread: every SYNC_MS, and once more
+ * when told to stop, flush what was committed since the last flush. A
+ * failed flush is not reported: the kernel still writes the pages back,
+ * and the commits are already visible to every process.
+ */
+static void *
+syncer(void *arg)
+{
+	struct lenv *le = arg;
+	uint64_t done = 0, now;
+	bool stop;
+
+	do {
+		stop = sync_wait(le, &now);
+		if (now != done)
+			(void)mdb_env_sync(le->env, 1);
+		done = now;
+	} while (!stop);
+	return NULL;
+}
+
+/* sync_start - start the syncer; without one, every commit syncs */
+static void
+sync_start(struct lenv *le)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+
+	pthread_mutex_init(&le->sync_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&le->sync_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* the thread takes no signal meant for the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	le->syncing = pthread_create(&le->syncer, NULL, syncer, le) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!le->syncing)
+		(void)mdb_env_set_flags(
+		    le->env, MDB_NOSYNC | MDB_NOMETASYNC, 0);
+}
+
+/* sync_stop - stop the syncer after its last flush */
+static void
+sync_stop(struct lenv *le)
+{
+	if (le->syncing) {
+		pthread_mutex_lock(&le->sync_lock);
+		le->stop = true;
+		pthread_cond_signal(&le->sync_cond);
+		pthread_mutex_unlock(&le->sync_lock);
+		pthread_join(le->syncer, NULL);
+	}
+	pthread_cond_destroy(&le->sync_cond);
+	pthread_mutex_destroy(&le->sync_lock);
+}
+
+/* sync_note - a write transaction committed: the syncer has work */
+static void
+sync_note(struct lenv *le)
+{
+	pthread_mutex_lock(&le->sync_lock);
+	le->commits++;
+	pthread_mutex_unlock(&le->sync_lock);
 }
 
 /* lenv_get - this process's environment for path, opened if need be */
@@ -206,6 +417,7 @@ lenv_get(const char *path, char *err, size_t n)
 			return NULL;
 		}
 		pthread_mutex_init(&le->lock, NULL);
+		sync_start(le);
 		le->next = registry;
 		registry = le;
 	}
@@ -229,7 +441,9 @@ lenv_put(struct lenv *le)
 		;
 	*lp = le->next;
 	pthread_mutex_unlock(&registry_lock);
+	sync_stop(le);
 	mdb_env_close(le->env);
+	close(le->mapfd);
 	pthread_mutex_destroy(&le->lock);
 	free(le->path);
 	free(le);
@@ -280,6 +494,24 @@ lock_within(pthread_mutex_t *lock, unsigned ms)
 	return pthread_mutex_timedlock(lock, &until);
 }
 
+/*
+ * remap - map want bytes, or the whole file when it is longer (no
+ * transaction is open); 0, or an errno or MDB error
+ */
+static int
+remap(struct lenv *le, size_t want)
+{
+	size_t size;
+	int rc;
+
+	if ((rc = map_begin(le)) != 0)
+		return rc;
+	if ((rc = map_size(le, want, &size)) == 0)
+		rc = mdb_env_set_mapsize(le->env, size);
+	map_end(le);
+	return rc;
+}
+
 /* grow - double the map after MDB_MAP_FULL (no transaction is open) */
 static int
 grow(struct lenv *le)
@@ -290,7 +522,7 @@ grow(struct lenv *le)
 	if (mdb_env_info(le->env, &info) != 0 || info.me_mapsize >= MAP_MAX)
 		return MDB_MAP_FULL;
 	size = info.me_mapsize * 2 > MAP_MAX ? MAP_MAX : info.me_mapsize * 2;
-	return mdb_env_set_mapsize(le->env, size);
+	return remap(le, size);
 }
 
 /* attempt - one transaction running body; commits a write when it is 0 */
@@ -302,14 +534,16 @@ attempt(struct lenv *le, bool write, txn_body body, void *arg)
 
 	rc = mdb_txn_begin(le->env, NULL, write ? 0 : MDB_RDONLY, &txn);
 	if (rc == MDB_MAP_RESIZED) /* another process grew the map */
-		return mdb_env_set_mapsize(le->env, 0) == 0 ? MDB_MAP_RESIZED
-							    : MDB_PANIC;
+		return remap(le, 0) == 0 ? MDB_MAP_RESIZED : MDB_PANIC;
 	if (rc != 0)
 		return rc;
-	if ((rc = body(le, txn, arg)) == 0 && write)
-		return mdb_txn_commit(txn);
+	if ((rc = body(le, txn, arg)) == 0 && write) {
+		if ((rc = mdb_txn_commit(txn)) == 0)
+			sync_note(le);
+		return rc;
+	}
 	mdb_txn_abort(txn);
-	return rc;
+	return rc == ROLLBACK ? 0 : rc;
 }
 
 /* run - body in a transaction, retried after the map grew */
@@ -529,6 +763,87 @@ lmdb_window_add(struct pfl_store *st, const char *key,
 	struct add_args a = { key, w, now, n, limit, r, err, errlen };
 
 	return run((struct store_lmdb *)st, true, add_body, &a, err, errlen);
+}
+
+struct many_args {
+	const struct pfl_window_op *ops;
+	size_t nops;
+	time_t now;
+	struct pfl_window_result *res;
+	size_t *at_r; /* the op being worked on, then nops when all admit */
+	char *err;
+	size_t errlen;
+};
+
+/* many_one - op i in the transaction: read, add, write back */
+static int
+many_one(struct lenv *le, MDB_txn *txn, struct many_args *a, size_t i)
+{
+	const struct pfl_window_op *op = &a->ops[i];
+	MDB_val k = { strlen(op->key), (void *)op->key };
+	struct pfl_store_buckets b;
+	uint32_t keep = op->w.bucket_s * (op->w.nbuckets + 1);
+	int rc;
+
+	if ((rc = load(le, txn, &k, &b, NULL, a->err, a->errlen)) != 0)
+		return rc;
+	if (pfl_store_buckets_window_add(
+		&b, &op->w, a->now, op->n, op->limit, &a->res[i]) &&
+	    a->res[i].admitted)
+		rc = save(le, txn, &k, &b, keep);
+	pfl_store_buckets_free(&b);
+	return rc;
+}
+
+/*
+ * many_body - every add in one write transaction, which is aborted
+ * (nothing written) at the first refusal; a write transaction sees its
+ * own writes, so a key named twice counts its earlier add
+ */
+static int
+many_body(struct lenv *le, MDB_txn *txn, void *arg)
+{
+	struct many_args *a = arg;
+	struct pfl_window_result refused;
+	MDB_val k;
+	size_t i;
+	int rc;
+
+	memset(a->res, 0, a->nops * sizeof(*a->res));
+	for (i = 0; i < a->nops; i++) {
+		*a->at_r = i;
+		if ((rc = many_one(le, txn, a, i)) != 0)
+			return rc;
+		if (!a->res[i].admitted) {
+			refused = a->res[i];
+			memset(a->res, 0, a->nops * sizeof(*a->res));
+			a->res[i] = refused;
+			return ROLLBACK;
+		}
+	}
+	*a->at_r = a->nops;
+	k.mv_size = strlen(a->ops[0].key);
+	k.mv_data = (void *)a->ops[0].key;
+	return sweep(le, txn, &k, a->now);
+}
+
+/* lmdb_window_add_many - all the adds or none, in one write transaction */
+static enum pfl_store_status
+lmdb_window_add_many(struct pfl_store *st, const struct pfl_window_op *ops,
+    size_t nops, time_t now, struct pfl_window_result *res, size_t *at_r,
+    char *err, size_t errlen)
+{
+	struct many_args a = { ops, nops, now, res, at_r, err, errlen };
+	enum pfl_store_status s;
+
+	*at_r = 0; /* a failure before the first op belongs to none */
+	s = run((struct store_lmdb *)st, true, many_body, &a, err, errlen);
+	if (s != PFL_STORE_OK) {
+		memset(res, 0, nops * sizeof(*res));
+		if (*at_r >= nops)
+			*at_r = 0; /* the commit failed */
+	}
+	return s;
 }
 
 struct total_args {
@@ -783,6 +1098,7 @@ const struct pfl_store_ops pfl_store_lmdb_ops = {
 	.open = lmdb_open,
 	.close = lmdb_close,
 	.window_add = lmdb_window_add,
+	.window_add_many = lmdb_window_add_many,
 	.window_total = lmdb_window_total,
 	.window_release = lmdb_window_release,
 	.put = lmdb_put,

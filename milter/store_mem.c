@@ -222,6 +222,61 @@ mem_window_add(struct pfl_store *st, const char *key,
 	return value ? holds_value(key, err, errlen) : PFL_STORE_OK;
 }
 
+/* undo - release ops[0..n) in reverse, as their results say they went */
+static void
+undo(struct store_mem *m, const struct pfl_window_op *ops, size_t n,
+    const struct pfl_window_result *res)
+{
+	struct entry **ep;
+
+	while (n-- > 0) {
+		ep = lookup(m, ops[n].key, false);
+		if (*ep == NULL || (*ep)->is_value || ops[n].n == 0)
+			continue;
+		(void)pfl_store_buckets_release(
+		    &(*ep)->b, &ops[n].w, res[n].bucket, ops[n].n);
+		drop_if_empty(m, ep);
+	}
+}
+
+/*
+ * mem_window_add_many - the adds one after another under the lock; the
+ * first that refuses (or finds a value) undoes the earlier ones
+ */
+static enum pfl_store_status
+mem_window_add_many(struct pfl_store *st, const struct pfl_window_op *ops,
+    size_t nops, time_t now, struct pfl_window_result *res, size_t *at_r,
+    char *err, size_t errlen)
+{
+	struct store_mem *m = (struct store_mem *)st;
+	struct pfl_window_result refused;
+	struct entry **ep;
+	bool value = false;
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < nops; i++) {
+		ep = lookup_live(m, ops[i].key, true);
+		if ((value = (*ep)->is_value))
+			break;
+		(void)pfl_store_buckets_window_add(
+		    &(*ep)->b, &ops[i].w, now, ops[i].n, ops[i].limit, &res[i]);
+		drop_if_empty(m, ep);
+		if (!res[i].admitted)
+			break;
+	}
+	if (i < nops) {
+		refused = res[i];
+		undo(m, ops, i, res);
+		memset(res, 0, nops * sizeof(*res));
+		if (!value)
+			res[i] = refused;
+		*at_r = i;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return value ? holds_value(ops[i].key, err, errlen) : PFL_STORE_OK;
+}
+
 /* mem_window_total - the window's count, changing nothing */
 static enum pfl_store_status
 mem_window_total(struct pfl_store *st, const char *key,
@@ -382,6 +437,7 @@ const struct pfl_store_ops pfl_store_mem_ops = {
 	.open = mem_open,
 	.close = mem_close,
 	.window_add = mem_window_add,
+	.window_add_many = mem_window_add_many,
 	.window_total = mem_window_total,
 	.window_release = mem_window_release,
 	.put = mem_put,

@@ -45,6 +45,14 @@ struct pfl_store_ops {
 	enum pfl_store_status (*window_add)(struct pfl_store *, const char *,
 	    const struct pfl_window *, time_t, uint64_t, uint64_t,
 	    struct pfl_window_result *, char *, size_t);
+	/*
+	 * window_add_many - all the adds or none (see store.h); ops are
+	 * checked and clamped, results zeroed, *at_r set to nops and
+	 * nops >= 1 before the call
+	 */
+	enum pfl_store_status (*window_add_many)(struct pfl_store *,
+	    const struct pfl_window_op *, size_t, time_t,
+	    struct pfl_window_result *, size_t *, char *, size_t);
 	enum pfl_store_status (*window_total)(struct pfl_store *, const char *,
 	    const struct pfl_window *, time_t, uint64_t *, char *, size_t);
 	enum pfl_store_status (*window_release)(struct pfl_store *,

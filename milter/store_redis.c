@@ -11,6 +11,13 @@
  *	add sets the key's TTL to the window plus one bucket, so keys that
  *	are no longer written go away by themselves; list uses SCAN.
  *
+ *	A batch (window_add_many) is one call of a second script with all
+ *	its keys: one round trip per recipient, however many budgets apply.
+ *	A script names its keys, so the batch is atomic on one server; on a
+ *	Redis Cluster the keys of a batch would have to share a slot, which
+ *	their hash tags do not give (this backend does not follow cluster
+ *	redirections anyway). Both scripts are loaded at connect.
+ *
  *	A value is a Redis string under the same name, set by SET (with EX
  *	for a time to live) and read by GET; Redis's own expiry drops it.
  *	GET on a window's hash answers WRONGTYPE, which is "no value" here;
@@ -37,6 +44,7 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,13 +118,120 @@ static const char script[] =
     "redis.call('EXPIRE', key, span + b)\n"
     "return {ok, total, cur, nextfree, #live}\n";
 
+/*
+ * The batch script: the window adds of several keys, all or none.
+ * KEYS[1..N] the hashes; ARGV[1] now, then per key its bucket width,
+ * number of buckets, n and limit. The first pass reads each hash once
+ * into a table and does the adds there, in order, as the window script
+ * would (a key named twice sees its earlier add; buckets out of a
+ * window, and fields that are no bucket, go); the first op that refuses
+ * or finds a value ends the script before anything was written. Only
+ * when all admit, the second pass writes, op by op, what the window
+ * script would have written, but for the TTL: it is set only by an add
+ * that starts a bucket (HINCRBY answers n), which is enough, as a key
+ * needs to live until its newest bucket ages out, and saves a call per
+ * add. Returns {0, N, total, bucket per op...}, {1, index, total,
+ * bucket, next_free} when op index (from 0) refused, or {2, index} when
+ * its key holds a value (HGETALL answers WRONGTYPE).
+ */
+static const char many_script[] =
+    "local now, cache = tonumber(ARGV[1]), {}\n"
+    "local field, total, bucket, dels = {}, {}, {}, {}\n"
+    "local function load(key)\n"
+    "  local c, h = {}, redis.pcall('HGETALL', key)\n"
+    "  if h.err then return nil, h.err end\n"
+    "  for i = 1, #h, 2 do\n"
+    "    local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"
+    "    local n = tonumber(h[i + 1])\n"
+    "    if s and n and n > 0 then\n"
+    "      c[h[i]] = {tonumber(s) + tonumber(w), n}\n"
+    "    else\n"
+    "      c[h[i]] = {0, 0}\n"
+    "    end\n"
+    "  end\n"
+    "  return c\n"
+    "end\n"
+    "local function nextfree(c, sum, n, limit, b, span)\n"
+    "  local live, left, t = {}, sum, 0\n"
+    "  for _, v in pairs(c) do live[#live + 1] = v end\n"
+    "  table.sort(live, function(x, y) return x[1] < y[1] end)\n"
+    "  for _, v in ipairs(live) do\n"
+    "    left = left - v[2]\n"
+    "    t = v[1] + span\n"
+    "    t = t + (b - t % b) % b\n"
+    "    if left <= limit - n then break end\n"
+    "  end\n"
+    "  return t\n"
+    "end\n"
+    "for i = 1, #KEYS do\n"
+    "  local key, j = KEYS[i], 4 * i - 2\n"
+    "  local b, nb = tonumber(ARGV[j]), tonumber(ARGV[j + 1])\n"
+    "  local n, limit = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])\n"
+    "  local c = cache[key]\n"
+    "  if not c then\n"
+    "    local e\n"
+    "    c, e = load(key)\n"
+    "    if not c and string.find(e, '^WRONGTYPE') then return {2, i - 1} end\n"
+    "    if not c then return redis.error_reply(e) end\n"
+    "    cache[key] = c\n"
+    "  end\n"
+    "  local span, cur = b * nb, now - now % b\n"
+    "  local lower, sum = cur - span, 0\n"
+    "  for f, v in pairs(c) do\n"
+    "    if v[2] > 0 and v[1] > lower then\n"
+    "      sum = sum + v[2]\n"
+    "    else\n"
+    "      c[f] = nil\n"
+    "      dels[i] = dels[i] or {}\n"
+    "      dels[i][#dels[i] + 1] = f\n"
+    "    end\n"
+    "  end\n"
+    "  if n > limit or sum > limit - n then\n"
+    "    local t = 0\n"
+    "    if n <= limit then t = nextfree(c, sum, n, limit, b, span) end\n"
+    "    return {1, i - 1, sum, cur, t}\n"
+    "  end\n"
+    "  local f = string.format('%d:%d', cur, b)\n"
+    "  if n > 0 then\n"
+    "    if c[f] then c[f][2] = c[f][2] + n else c[f] = {cur + b, n} end\n"
+    "  end\n"
+    "  field[i], total[i], bucket[i] = f, sum, cur\n"
+    "end\n"
+    "local out = {0, #KEYS}\n"
+    "for i = 1, #KEYS do\n"
+    "  local key, j = KEYS[i], 4 * i - 2\n"
+    "  local n = tonumber(ARGV[j + 2])\n"
+    "  for _, f in ipairs(dels[i] or {}) do redis.call('HDEL', key, f) end\n"
+    "  if n > 0 and redis.call('HINCRBY', key, field[i], ARGV[j + 2]) == n "
+    "then\n"
+    "    redis.call('EXPIRE', key, tonumber(ARGV[j]) * (tonumber(ARGV[j + 1]) "
+    "+ 1))\n"
+    "  end\n"
+    "  out[2 * i + 1], out[2 * i + 2] = total[i], bucket[i]\n"
+    "end\n"
+    "return out\n";
+
+/* The scripts a connection loads; a request names one by its index. */
+static const struct {
+	const char *text;
+	size_t len;
+} scripts[] = {
+	{ script, sizeof(script) - 1 },
+	{ many_script, sizeof(many_script) - 1 },
+};
+
+#define NSCRIPTS    (sizeof(scripts) / sizeof(scripts[0]))
+#define NO_SCRIPT   (-1)
+#define SCRIPT_ONE  0 /* script */
+#define SCRIPT_MANY 1 /* many_script */
+
 struct store_redis;
 
 /* A thread's connection. */
 struct conn {
-	redisContext *c; /* NULL: connect at the next call */
-	pid_t pid;       /* the process that made it */
-	char sha[41];    /* the script's SHA1 as the server said */
+	redisContext *c;        /* NULL: connect at the next call */
+	pid_t pid;              /* the process that made it */
+	char sha[NSCRIPTS][41]; /* the scripts' SHA1 as the server said */
 	struct store_redis *owner;
 	struct conn *prev, *next;
 };
@@ -133,14 +248,15 @@ struct store_redis {
 };
 
 /*
- * A command; with script set, argv[0..1] become EVALSHA sha or EVAL.
- * With wrongtype_none set, a WRONGTYPE error means no such key.
+ * A command (argv and len borrowed); with a script (not NO_SCRIPT),
+ * argv[0..1] become EVALSHA sha or EVAL text. With wrongtype_none set,
+ * a WRONGTYPE error means no such key.
  */
 struct request {
 	int argc;
-	const char *argv[10];
-	size_t len[10];
-	bool script;
+	const char **argv;
+	size_t *len;
+	int script;
 	bool wrongtype_none;
 };
 
@@ -384,6 +500,30 @@ expect(struct store_redis *sr, redisReply *r, int type, const char *what,
 	return ok;
 }
 
+/* load_scripts - SCRIPT LOAD each script; its SHA1 into cn */
+static bool
+load_scripts(struct store_redis *sr, struct conn *cn, int64_t deadline,
+    char *err, size_t errlen)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", NULL };
+	size_t len[3] = { 6, 4, 0 }, i;
+	redisReply *r;
+	bool to;
+
+	for (i = 0; i < NSCRIPTS; i++) {
+		argv[2] = scripts[i].text;
+		len[2] = scripts[i].len;
+		r = send_argv(sr, cn, deadline, 3, argv, len, &to, err, errlen);
+		if (r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40)
+			memcpy(cn->sha[i], r->str, 41);
+		if (!expect(sr, r, REDIS_REPLY_STRING, "SCRIPT LOAD", err,
+			errlen) ||
+		    cn->sha[i][0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 /* setup - AUTH, SELECT and SCRIPT LOAD on a new connection */
 static bool
 setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
@@ -391,7 +531,6 @@ setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 {
 	const char *argv[3];
 	char db[16];
-	redisReply *r;
 	bool to;
 	int n = 1;
 
@@ -412,14 +551,7 @@ setup(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 		send_argv(sr, cn, deadline, 2, argv, NULL, &to, err, errlen),
 		REDIS_REPLY_STATUS, "SELECT", err, errlen))
 		return false;
-	argv[0] = "SCRIPT";
-	argv[1] = "LOAD";
-	argv[2] = script;
-	r = send_argv(sr, cn, deadline, 3, argv, NULL, &to, err, errlen);
-	if (r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40)
-		memcpy(cn->sha, r->str, 41);
-	return expect(sr, r, REDIS_REPLY_STRING, "SCRIPT LOAD", err, errlen) &&
-	    cn->sha[0] != '\0';
+	return load_scripts(sr, cn, deadline, err, errlen);
 }
 
 /* connect_to - a new connection, set up, within the deadline */
@@ -442,7 +574,7 @@ connect_to(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 	if (cn->c != NULL)
 		redisFree(cn->c);
 	cn->c = NULL;
-	cn->sha[0] = '\0';
+	memset(cn->sha, 0, sizeof(cn->sha));
 	return false;
 }
 
@@ -507,21 +639,21 @@ send_request(struct store_redis *sr, struct conn *cn, struct request *q,
 {
 	redisReply *r;
 
-	if (q->script) {
+	if (q->script != NO_SCRIPT) {
 		q->argv[0] = "EVALSHA";
-		q->argv[1] = cn->sha;
+		q->argv[1] = cn->sha[q->script];
 		q->len[0] = 7;
-		q->len[1] = strlen(cn->sha);
+		q->len[1] = strlen(cn->sha[q->script]);
 	}
 	r = send_argv(
 	    sr, cn, deadline, q->argc, q->argv, q->len, timeout_r, err, errlen);
-	if (r == NULL || !q->script || !is_noscript(r))
+	if (r == NULL || q->script == NO_SCRIPT || !is_noscript(r))
 		return r;
 	freeReplyObject(r);
 	q->argv[0] = "EVAL";
-	q->argv[1] = script;
+	q->argv[1] = scripts[q->script].text;
 	q->len[0] = 4;
-	q->len[1] = sizeof(script) - 1;
+	q->len[1] = scripts[q->script].len;
 	return send_argv(
 	    sr, cn, deadline, q->argc, q->argv, q->len, timeout_r, err, errlen);
 }
@@ -594,10 +726,10 @@ run_script(struct store_redis *sr, const char *mode, const char *key,
     long long out[5], char *err, size_t errlen)
 {
 	struct script_args a;
-	struct request q = { 10,
-		{ NULL, NULL, "1", a.name, mode, a.t, a.width, a.count, a.n,
-		    a.limit },
-		{ 0 }, true, false };
+	const char *argv[10] = { NULL, NULL, "1", a.name, mode, a.t, a.width,
+		a.count, a.n, a.limit };
+	size_t len[10] = { 0 };
+	struct request q = { 10, argv, len, SCRIPT_ONE, false };
 	enum pfl_store_status s;
 	redisReply *r;
 	size_t i;
@@ -645,6 +777,176 @@ redis_window_add(struct pfl_store *st, const char *key,
 	return PFL_STORE_OK;
 }
 
+/* The most text one op of the batch needs: its key's name and 4 numbers. */
+#define MANY_OP_TEXT (PFL_STORE_KEY_MAX + 8 + 4 * 24)
+
+/*
+ * The arguments of the batch script: argv and len (4 + 5 * nops each)
+ * and the text they point into (key names and numbers), all malloc'd.
+ */
+struct many_req {
+	const char **argv;
+	size_t *len;
+	int argc;
+	char *text, *p; /* the text; where the next argument goes */
+	size_t left;    /* bytes left at p */
+};
+
+/* many_arg - append one argument, formatted into the text */
+static void many_arg(struct many_req *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+many_arg(struct many_req *m, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(m->p, m->left, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= m->left)
+		abort(); /* the text is sized for the longest arguments */
+	m->argv[m->argc] = m->p;
+	m->len[m->argc++] = (size_t)n;
+	m->p += n + 1;
+	m->left -= (size_t)n + 1;
+}
+
+/* many_req_new - the batch script's arguments for ops at now */
+static void
+many_req_new(struct many_req *m, const struct pfl_window_op *ops, size_t nops,
+    time_t now)
+{
+	size_t i, argc = 4 + 5 * nops;
+
+	m->argv = pfl_xcalloc(argc, sizeof(*m->argv));
+	m->len = pfl_xcalloc(argc, sizeof(*m->len));
+	m->left = nops * MANY_OP_TEXT + 64;
+	m->text = m->p = pfl_xmalloc(m->left);
+	m->argc = 2; /* EVALSHA and the SHA1 go in when it is sent */
+	many_arg(m, "%zu", nops);
+	for (i = 0; i < nops; i++)
+		many_arg(m, KEY_HEAD "%s}", ops[i].key);
+	many_arg(m, "%lld", (long long)now);
+	for (i = 0; i < nops; i++) {
+		many_arg(m, "%u", ops[i].w.bucket_s);
+		many_arg(m, "%u", ops[i].w.nbuckets);
+		many_arg(m, "%llu", (unsigned long long)ops[i].n);
+		many_arg(m, "%llu", (unsigned long long)ops[i].limit);
+	}
+}
+
+/* many_req_free - free the arguments */
+static void
+many_req_free(struct many_req *m)
+{
+	free(m->argv);
+	free(m->len);
+	free(m->text);
+}
+
+/* reply_int - element i of an array reply, when it is an integer */
+static bool
+reply_int(const redisReply *r, size_t i, long long *v)
+{
+	if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+	    r->element[i]->type != REDIS_REPLY_INTEGER)
+		return false;
+	*v = r->element[i]->integer;
+	return true;
+}
+
+/* many_admitted - the results of a batch every op of which admitted */
+static bool
+many_admitted(const redisReply *r, size_t nops, struct pfl_window_result *res)
+{
+	long long total, bucket;
+	size_t i;
+
+	if (r->elements != 2 + 2 * nops)
+		return false;
+	for (i = 0; i < nops; i++) {
+		if (!reply_int(r, 2 + 2 * i, &total) ||
+		    !reply_int(r, 3 + 2 * i, &bucket))
+			return false;
+		res[i].admitted = true;
+		res[i].total = total < 0 ? 0 : (uint64_t)total;
+		res[i].bucket = (time_t)bucket;
+	}
+	return true;
+}
+
+/*
+ * many_reply - the batch script's reply into res and *at_r: OK, or
+ * TEMPFAIL for a key that holds a value; -1 when the reply is none the
+ * script gives
+ */
+static int
+many_reply(struct store_redis *sr, const redisReply *r, size_t nops,
+    struct pfl_window_result *res, size_t *at_r, char *err, size_t errlen)
+{
+	long long kind, at, total, bucket, next;
+
+	if (!reply_int(r, 0, &kind) || !reply_int(r, 1, &at) || at < 0 ||
+	    (size_t)at > nops)
+		return -1;
+	if (kind == 0)
+		return (size_t)at == nops && many_admitted(r, nops, res)
+		    ? PFL_STORE_OK
+		    : -1;
+	if ((size_t)at == nops)
+		return -1;
+	*at_r = (size_t)at;
+	if (kind == 2) {
+		/* what the window script says of such a key */
+		pfl_store_error(err, errlen,
+		    "redis %s: EVALSHA: key holds a value, not a window",
+		    sr->name);
+		return PFL_STORE_TEMPFAIL;
+	}
+	if (kind != 1 || r->elements != 5 || !reply_int(r, 2, &total) ||
+	    !reply_int(r, 3, &bucket) || !reply_int(r, 4, &next))
+		return -1;
+	res[at].total = total < 0 ? 0 : (uint64_t)total;
+	res[at].bucket = (time_t)bucket;
+	res[at].next_free = (time_t)next;
+	return PFL_STORE_OK;
+}
+
+/* redis_window_add_many - all the adds or none, in one script call */
+static enum pfl_store_status
+redis_window_add_many(struct pfl_store *st, const struct pfl_window_op *ops,
+    size_t nops, time_t now, struct pfl_window_result *res, size_t *at_r,
+    char *err, size_t errlen)
+{
+	struct store_redis *sr = (struct store_redis *)st;
+	struct many_req m;
+	struct request q;
+	redisReply *r;
+	int s;
+
+	many_req_new(&m, ops, nops, now);
+	q = (struct request){ m.argc, m.argv, m.len, SCRIPT_MANY, false };
+	*at_r = 0; /* a failure of the call belongs to no op */
+	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
+	many_req_free(&m);
+	if (s != PFL_STORE_OK)
+		return s;
+	*at_r = nops;
+	s = many_reply(sr, r, nops, res, at_r, err, errlen);
+	freeReplyObject(r);
+	if (s == PFL_STORE_OK)
+		return PFL_STORE_OK;
+	memset(res, 0, nops * sizeof(*res));
+	if (s < 0) {
+		*at_r = 0;
+		pfl_store_error(err, errlen,
+		    "redis %s: unexpected reply from script", sr->name);
+	}
+	return PFL_STORE_TEMPFAIL;
+}
+
 /* redis_window_total - the window's count, changing nothing */
 static enum pfl_store_status
 redis_window_total(struct pfl_store *st, const char *key,
@@ -681,13 +983,14 @@ redis_put(struct pfl_store *st, const char *key, const void *val, size_t len,
 {
 	struct store_redis *sr = (struct store_redis *)st;
 	char name[PFL_STORE_KEY_MAX + 8], ttl[16];
-	struct request q = { ttl_s ? 5 : 3, { "SET", name, val, "EX", ttl },
-		{ 3, 0, len, 2, 0 }, false, false };
+	const char *argv[5] = { "SET", name, val, "EX", ttl };
+	size_t lens[5] = { 3, 0, len, 2, 0 };
+	struct request q = { ttl_s ? 5 : 3, argv, lens, NO_SCRIPT, false };
 	enum pfl_store_status s;
 	redisReply *r;
 
-	q.len[1] = key_name(name, sizeof(name), key);
-	q.len[4] = (size_t)snprintf(ttl, sizeof(ttl), "%u", ttl_s);
+	lens[1] = key_name(name, sizeof(name), key);
+	lens[4] = (size_t)snprintf(ttl, sizeof(ttl), "%u", ttl_s);
 	s = call(sr, &q, now_ms() + sr->base.timeout_ms, &r, err, errlen);
 	if (s != PFL_STORE_OK)
 		return s;
@@ -703,7 +1006,9 @@ redis_get(struct pfl_store *st, const char *key, void *buf, size_t n,
 {
 	struct store_redis *sr = (struct store_redis *)st;
 	char name[PFL_STORE_KEY_MAX + 8];
-	struct request q = { 2, { "GET", name }, { 3, 0 }, false, true };
+	const char *argv[2] = { "GET", name };
+	size_t len[2] = { 3, 0 };
+	struct request q = { 2, argv, len, NO_SCRIPT, true };
 	enum pfl_store_status s;
 	redisReply *r;
 
@@ -733,7 +1038,9 @@ redis_del(struct pfl_store *st, const char *key, char *err, size_t errlen)
 {
 	struct store_redis *sr = (struct store_redis *)st;
 	char name[PFL_STORE_KEY_MAX + 8];
-	struct request q = { 2, { "DEL", name }, { 3, 0 }, false, false };
+	const char *argv[2] = { "DEL", name };
+	size_t len[2] = { 3, 0 };
+	struct request q = { 2, argv, len, NO_SCRIPT, false };
 	enum pfl_store_status s;
 	redisReply *r;
 	bool gone;
@@ -795,9 +1102,10 @@ static enum pfl_store_status
 scan_step(struct store_redis *sr, char cursor[32], const char *pattern,
     size_t plen, struct key_list *l, int64_t deadline, char *err, size_t errlen)
 {
-	struct request q = { 6,
-		{ "SCAN", cursor, "MATCH", pattern, "COUNT", "1000" },
-		{ 4, strlen(cursor), 5, strlen(pattern), 5, 4 }, false, false };
+	const char *argv[6] = { "SCAN", cursor, "MATCH", pattern, "COUNT",
+		"1000" };
+	size_t len[6] = { 4, strlen(cursor), 5, strlen(pattern), 5, 4 };
+	struct request q = { 6, argv, len, NO_SCRIPT, false };
 	enum pfl_store_status s;
 	redisReply *r;
 
@@ -864,6 +1172,7 @@ const struct pfl_store_ops pfl_store_redis_ops = {
 	.open = redis_open,
 	.close = redis_close,
 	.window_add = redis_window_add,
+	.window_add_many = redis_window_add_many,
 	.window_total = redis_window_total,
 	.window_release = redis_window_release,
 	.put = redis_put,

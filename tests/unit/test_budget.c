@@ -1,10 +1,12 @@
 /*
  * test_budget - budgets: config lines and presets, reservations against
  * the memory store, the rolling-window invariant with a fake clock,
- * warm-ups, bulk and Message-ID counts, the verdict's text
+ * warm-ups, bulk and Message-ID counts, the verdict's text; a
+ * recipient's budgets charged all or none (memory and LMDB)
  */
 #include <autoconfig.h>
 
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "budget.h"
@@ -627,6 +630,161 @@ test_store_failure(void **state)
 	pfl_budget_set_free(&s);
 }
 
+/* --- one store call per recipient: all budgets or none ------------------- */
+
+/* Six budgets for a@ex.com to gmail.com; the third is the tight one. */
+static const char SIX[] = "Budget * sender 100/1h\n"
+			  "Budget google sender 100/1h\n"
+			  "Budget google sender-domain 2/1h\n"
+			  "Budget gmail.com sender 100/1h\n"
+			  "Budget google all 100/1h\n"
+			  "Budget * sender 100/1d unit=recipients\n";
+
+static const char *const six_keys[] = {
+	"pfl:b:*:sender:a@ex.com:1h:msg",
+	"pfl:b:google:sender:a@ex.com:1h:msg",
+	"pfl:b:google:sender-domain:ex.com:1h:msg",
+	"pfl:b:gmail.com:sender:a@ex.com:1h:msg",
+	"pfl:b:google:all:*:1h:msg",
+	"pfl:b:*:sender:a@ex.com:1d:rcpt",
+};
+
+/* six_totals - assert the six keys' counts at now */
+static void
+six_totals(struct pfl_store *st, time_t now, const uint64_t want[6])
+{
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		if (total(st, six_keys[i], i == 5 ? 1440 : 60, 60, now) !=
+		    want[i])
+			fail_msg("%s: %" PRIu64 " counted, %" PRIu64
+				 " expected",
+			    six_keys[i],
+			    total(st, six_keys[i], i == 5 ? 1440 : 60, 60, now),
+			    want[i]);
+	}
+}
+
+/* third_of_six - the third budget refuses: nothing stays, same verdict */
+static void
+third_of_six(struct pfl_store *st)
+{
+	static const uint64_t two[6] = { 2, 2, 2, 2, 2, 2 };
+	/* after the third was deleted and the fourth became a value */
+	static const uint64_t gone[6] = { 2, 2, 0, 0, 2, 2 };
+	struct pfl_budget_set *s = set_of(SIX);
+	struct pfl_budget_subject gm =
+	    subj("a@ex.com", "gmail.com", PFL_PROV_GOOGLE);
+	struct pfl_budget_ticket *t = pfl_budget_ticket_new();
+	struct pfl_budget_verdict v;
+	time_t now = utc(2026, 3, 2, 14, 0, 0);
+	char err[256];
+
+	assert_int_equal(pfl_budget_set_count(s), 6);
+	assert_int_equal(reserve(s, st, &gm, now, t, &v), PFL_BUDGET_ADMIT);
+	pfl_budget_commit(t);
+	assert_int_equal(
+	    reserve(s, st, &gm, now + 10, t, &v), PFL_BUDGET_ADMIT);
+	pfl_budget_commit(t);
+	six_totals(st, now + 70, two);
+	assert_int_equal(reserve(s, st, &gm, now + 70, t, &v), PFL_BUDGET_OVER);
+	assert_false(v.admitted);
+	assert_string_equal(v.key, six_keys[2]);
+	assert_string_equal(v.budget, "google/sender-domain ex.com 2/1h");
+	assert_string_equal(v.origin, "t.conf:3");
+	assert_int_equal(v.limit, 2);
+	assert_int_equal(v.used, 2);
+	assert_int_equal(v.next_free, utc(2026, 3, 2, 15, 1, 0));
+	assert_string_equal(v.finding.reason,
+	    "budget google/sender-domain ex.com 2/1h exhausted; next slot "
+	    "15:01:00Z");
+	assert_string_equal(v.finding.rcode, "452");
+	assert_string_equal(v.finding.xcode, "4.7.1");
+	/* the first two were not charged, nor the three after */
+	six_totals(st, now + 70, two);
+	/* the ticket holds nothing of it: a release takes nothing back */
+	assert_int_equal(pfl_budget_release(t, err, sizeof(err)), PFL_STORE_OK);
+	six_totals(st, now + 70, two);
+	/* a store failure at the fourth: nothing of the first three stays */
+	assert_int_equal(
+	    pfl_store_delete(st, six_keys[2], err, sizeof(err)), PFL_STORE_OK);
+	assert_int_equal(
+	    pfl_store_put(st, six_keys[3], "x", 1, 0, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(
+	    reserve(s, st, &gm, now + 80, t, &v), PFL_BUDGET_TEMPFAIL);
+	has(v.error, " store, pfl:b:gmail.com:sender:a@ex.com:1h:msg: ");
+	has(v.error, "holds a value, not a window");
+	six_totals(st, now + 80, gone);
+	pfl_budget_ticket_free(&t);
+	pfl_budget_set_free(&s);
+}
+
+/*
+ * twice_the_same - one key twice in a recipient's batch (an egress
+ * address listed twice): a recipients budget counts both, a messages
+ * budget one, as budget by budget did
+ */
+static void
+twice_the_same(struct pfl_store *st)
+{
+	struct pfl_budget_set *s =
+	    set_of("EgressAddresses 192.0.2.7\n"
+		   "Budget google egress-ip 3/1h unit=recipients\n"
+		   "Budget google egress-ip 5/1h\n");
+	const char *egress[] = { "192.0.2.7", "192.0.2.7" };
+	struct pfl_budget_subject gm =
+	    subj("b@ex.com", "gmail.com", PFL_PROV_GOOGLE);
+	struct pfl_budget_ticket *t = pfl_budget_ticket_new();
+	const char *rcpt = "pfl:b:google:egress-ip:192.0.2.7:1h:rcpt";
+	const char *msg = "pfl:b:google:egress-ip:192.0.2.7:1h:msg";
+	struct pfl_budget_verdict v;
+	time_t now = utc(2026, 3, 2, 14, 0, 0);
+
+	gm.egress = egress;
+	gm.negress = 2;
+	assert_int_equal(reserve(s, st, &gm, now, t, &v), PFL_BUDGET_ADMIT);
+	assert_int_equal(total(st, rcpt, 60, 60, now), 2);
+	assert_int_equal(total(st, msg, 60, 60, now), 1);
+	/* 2 + 1 fits, 2 + 1 + 1 does not: the first add is not kept */
+	assert_int_equal(reserve(s, st, &gm, now, t, &v), PFL_BUDGET_OVER);
+	assert_string_equal(v.key, rcpt);
+	assert_int_equal(v.used, 3);
+	assert_int_equal(v.limit, 3);
+	assert_int_equal(total(st, rcpt, 60, 60, now), 2);
+	pfl_budget_commit(t);
+	pfl_budget_ticket_free(&t);
+	pfl_budget_set_free(&s);
+}
+
+static void
+test_batch_all_or_none(void **state)
+{
+	char dir[] = "/tmp/test_budget.XXXXXX", spec[96], path[64], err[256];
+	struct pfl_store *st;
+
+	(void)state;
+	st = mem();
+	third_of_six(st);
+	twice_the_same(st);
+	pfl_store_close(&st);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.lmdb", dir);
+	snprintf(spec, sizeof(spec), "lmdb:%s", path);
+	if ((st = pfl_store_open(spec, 1000, err, sizeof(err))) != NULL) {
+		third_of_six(st);
+		twice_the_same(st);
+		pfl_store_close(&st);
+	} else {
+		print_message("# LMDB part skipped: %s\n", err);
+	}
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/s.lmdb-lock", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_per_message_cap(void **state)
 {
@@ -1206,6 +1364,7 @@ main(void)
 		cmocka_unit_test(test_egress_and_all),
 		cmocka_unit_test(test_next_slot_text),
 		cmocka_unit_test(test_store_failure),
+		cmocka_unit_test(test_batch_all_or_none),
 		cmocka_unit_test(test_per_message_cap),
 		cmocka_unit_test(test_warmup_growth),
 		cmocka_unit_test(test_bulk_threshold),

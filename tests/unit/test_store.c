@@ -4,7 +4,8 @@
  * interval of the window's length ever holds more admitted, unreleased
  * units than the limit) over random arrivals with a fake clock, exact
  * limits under threads and processes, LMDB persistence, map growth and
- * sweeping, and Redis failures bounded by the timeout.
+ * sweeping, and Redis failures bounded by the timeout; batches (all the
+ * adds or none) on every backend, under threads and processes.
  *
  * The Redis parts start their own redis-server on a free loopback port.
  * When it is missing they fail under CI=true and are skipped otherwise.
@@ -1213,6 +1214,314 @@ test_threads(void **state)
 	}
 }
 
+/* --- batches: all the adds or none ------------------------------------------ */
+
+/* op - a batch op on key with window { b, nb } */
+static struct pfl_window_op
+op(const char *key, unsigned b, unsigned nb, uint64_t n, uint64_t limit)
+{
+	struct pfl_window_op o = { key, { b, nb }, n, limit };
+
+	return o;
+}
+
+/* many - a batch that must not fail; the index of its refusal, or n */
+static size_t
+many(struct pfl_store *st, const struct pfl_window_op *ops, size_t n,
+    time_t now, struct pfl_window_result *res)
+{
+	char err[256] = "";
+	size_t at = 99;
+
+	if (pfl_store_window_add_many(
+		st, ops, n, now, res, &at, err, sizeof(err)) != PFL_STORE_OK)
+		fail_msg("%s add_many: %s", pfl_store_kind(st), err);
+	assert_true(at <= n);
+	return at;
+}
+
+/* batch_admit - every op admits: each counted, results as single adds */
+static void
+batch_admit(struct pfl_store *st, const char *p)
+{
+	char a[64], b[64], c[64];
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3];
+
+	snprintf(a, sizeof(a), "%s/ba", p);
+	snprintf(b, sizeof(b), "%s/bb", p);
+	snprintf(c, sizeof(c), "%s/bc", p);
+	assert_true(add(st, b, 10, 6, 100, 3, 5).admitted);
+	ops[0] = op(a, 10, 6, 1, 5);
+	ops[1] = op(b, 10, 6, 2, 5);
+	ops[2] = op(c, 60, 1, 4, 4);
+	assert_int_equal(many(st, ops, 3, 105, res), 3);
+	assert_true(res[0].admitted && res[1].admitted && res[2].admitted);
+	assert_int_equal(res[0].total, 0);
+	assert_int_equal(res[1].total, 3);
+	assert_int_equal(res[2].total, 0);
+	assert_int_equal(res[0].bucket, 100);
+	assert_int_equal(res[2].bucket, 60);
+	assert_int_equal(res[1].next_free, 0);
+	assert_int_equal(total(st, a, 10, 6, 105), 1);
+	assert_int_equal(total(st, b, 10, 6, 105), 5);
+	assert_int_equal(total(st, c, 60, 1, 105), 4);
+	/* released like single adds, from the bucket each result names */
+	release(st, b, 10, 6, res[1].bucket, 2);
+	assert_int_equal(total(st, b, 10, 6, 105), 3);
+	/* no ops: nothing to do */
+	assert_int_equal(many(st, ops, 0, 105, res), 0);
+}
+
+/* batch_refuse - the second op refuses: nothing added, its reason kept */
+static void
+batch_refuse(struct pfl_store *st, const char *p)
+{
+	char a[64], b[64], c[64];
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3], single;
+
+	snprintf(a, sizeof(a), "%s/ra", p);
+	snprintf(b, sizeof(b), "%s/rb", p);
+	snprintf(c, sizeof(c), "%s/rc", p);
+	assert_true(add(st, a, 10, 6, 100, 1, 9).admitted);
+	assert_true(add(st, b, 10, 6, 100, 2, 5).admitted);
+	assert_true(add(st, b, 10, 6, 125, 2, 5).admitted);
+	ops[0] = op(a, 10, 6, 1, 9);
+	ops[1] = op(b, 10, 6, 2, 5);
+	ops[2] = op(c, 10, 6, 1, 9);
+	/* b holds 4 of 5: 2 more do not fit until bucket 100 ages out */
+	assert_int_equal(many(st, ops, 3, 161, res), 1);
+	assert_false(res[1].admitted);
+	assert_int_equal(res[1].total, 4);
+	assert_int_equal(res[1].next_free, 170);
+	assert_int_equal(res[1].bucket, 160);
+	/* the others' results are zero, and nothing was added anywhere */
+	assert_false(res[0].admitted);
+	assert_int_equal(res[0].total, 0);
+	assert_int_equal(res[0].bucket, 0);
+	assert_false(res[2].admitted);
+	assert_int_equal(total(st, a, 10, 6, 161), 1);
+	assert_int_equal(total(st, b, 10, 6, 161), 4);
+	assert_int_equal(total(st, c, 10, 6, 161), -1);
+	/* the same numbers as a single add gives */
+	single = add(st, b, 10, 6, 161, 2, 5);
+	assert_false(single.admitted);
+	assert_int_equal(single.total, res[1].total);
+	assert_int_equal(single.next_free, res[1].next_free);
+	/* the first op refusing; n above its limit: never (next_free 0) */
+	ops[0] = op(a, 10, 6, 10, 9);
+	assert_int_equal(many(st, ops, 3, 161, res), 0);
+	assert_false(res[0].admitted);
+	assert_int_equal(res[0].next_free, 0);
+	assert_int_equal(total(st, a, 10, 6, 161), 1);
+	/* the last op refusing: the two before are taken back */
+	ops[0] = op(a, 10, 6, 1, 9);
+	ops[1] = op(c, 10, 6, 1, 9);
+	ops[2] = op(b, 10, 6, 2, 5);
+	assert_int_equal(many(st, ops, 3, 161, res), 2);
+	assert_int_equal(res[2].next_free, 170);
+	assert_int_equal(total(st, a, 10, 6, 161), 1);
+	assert_int_equal(total(st, c, 10, 6, 161), -1);
+	/* at 170 it fits, and all three are counted (a's bucket 100 is out) */
+	assert_int_equal(many(st, ops, 3, 170, res), 3);
+	assert_int_equal(res[2].total, 2);
+	assert_int_equal(total(st, a, 10, 6, 170), 1);
+	assert_int_equal(total(st, b, 10, 6, 170), 4);
+	assert_int_equal(total(st, c, 10, 6, 170), 1);
+}
+
+/* batch_same_key - a key named twice sees its earlier add */
+static void
+batch_same_key(struct pfl_store *st, const char *p)
+{
+	char k[64];
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3];
+
+	snprintf(k, sizeof(k), "%s/twice", p);
+	ops[0] = op(k, 10, 6, 1, 3);
+	ops[1] = op(k, 10, 6, 1, 3);
+	assert_int_equal(many(st, ops, 2, 100, res), 2);
+	assert_int_equal(res[0].total, 0);
+	assert_int_equal(res[1].total, 1);
+	assert_int_equal(total(st, k, 10, 6, 100), 2);
+	/* 2 + 1 fits, 2 + 1 + 1 does not: the first add is taken back */
+	assert_int_equal(many(st, ops, 2, 101, res), 1);
+	assert_int_equal(res[1].total, 3);
+	assert_int_equal(total(st, k, 10, 6, 101), 2);
+	/* a refusal after both: the key is as before */
+	ops[2] = op(k, 10, 6, 5, 4);
+	ops[1] = op(k, 10, 6, 0, 3);
+	assert_int_equal(many(st, ops, 3, 102, res), 2);
+	assert_int_equal(res[2].next_free, 0);
+	assert_int_equal(total(st, k, 10, 6, 102), 2);
+}
+
+/* batch_errors - a bad op or a key with a value: TEMPFAIL at its index */
+static void
+batch_errors(struct pfl_store *st, const char *p)
+{
+	char a[64], v[64], err[256];
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3];
+	size_t at;
+
+	snprintf(a, sizeof(a), "%s/ea", p);
+	snprintf(v, sizeof(v), "%s/ev", p);
+	put(st, v, "value", 0);
+	ops[0] = op(a, 10, 6, 1, 9);
+	ops[1] = op(a, 10, 6, 1, 9);
+	ops[2] = op(v, 10, 6, 1, 9);
+	at = 99;
+	assert_int_equal(pfl_store_window_add_many(
+			     st, ops, 3, 100, res, &at, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(at, 2);
+	assert_non_null(strstr(err, "holds a value, not a window"));
+	assert_false(res[0].admitted);
+	assert_int_equal(total(st, a, 10, 6, 100), -1);
+	has_value(st, v, "value");
+	/* arguments are checked before anything is tried */
+	ops[1] = op("", 10, 6, 1, 9);
+	assert_int_equal(pfl_store_window_add_many(
+			     st, ops, 3, 100, res, &at, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(at, 1);
+	assert_non_null(strstr(err, "empty key"));
+	ops[1] = op(a, 0, 6, 1, 9);
+	assert_int_equal(pfl_store_window_add_many(
+			     st, ops, 2, 100, res, &at, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(at, 1);
+	assert_int_equal(pfl_store_window_add_many(
+			     st, ops, 1, -1, res, &at, err, sizeof(err)),
+	    PFL_STORE_TEMPFAIL);
+	assert_int_equal(at, 0);
+	assert_int_equal(total(st, a, 10, 6, 100), -1);
+}
+
+static void
+test_batch(void **state)
+{
+	char spec[300];
+	struct pfl_store *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st = open_spec(spec);
+		batch_admit(st, kinds[i]);
+		batch_refuse(st, kinds[i]);
+		batch_same_key(st, kinds[i]);
+		batch_errors(st, kinds[i]);
+		pfl_store_close(&st);
+	}
+}
+
+#define BATCH_LIMIT 150 /* the tighter of the two shared keys */
+
+struct batcher {
+	struct pfl_store *st;
+	const char *p;        /* key prefix */
+	int id;               /* its own key's number */
+	int admitted, failed; /* batches */
+	pthread_barrier_t *start;
+};
+
+/*
+ * batch_race - RACE_TRIES batches of three adds: two shared keys (limits
+ * BATCH_LIMIT and twice that) and one of its own, with no limit
+ */
+static void *
+batch_race(void *arg)
+{
+	struct batcher *r = arg;
+	char x[64], y[64], own[64], err[256];
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3];
+	size_t at;
+	int i;
+
+	snprintf(x, sizeof(x), "%s/bx", r->p);
+	snprintf(y, sizeof(y), "%s/by", r->p);
+	snprintf(own, sizeof(own), "%s/own%d", r->p, r->id);
+	ops[0] = op(own, 60, 60, 1, 1u << 30);
+	ops[1] = op(x, 60, 60, 1, 2 * BATCH_LIMIT);
+	ops[2] = op(y, 60, 60, 1, BATCH_LIMIT);
+	if (r->start != NULL)
+		pthread_barrier_wait(r->start);
+	for (i = 0; i < RACE_TRIES; i++) {
+		if (pfl_store_window_add_many(r->st, ops, 3, T0, res, &at, err,
+			sizeof(err)) != PFL_STORE_OK)
+			r->failed++;
+		else if (at == 3)
+			r->admitted++;
+	}
+	return NULL;
+}
+
+/* batch_totals - the shared keys and every own key hold what was admitted */
+static void
+batch_totals(
+    struct pfl_store *st, const char *p, const struct batcher *r, int n)
+{
+	char key[64];
+	int i, sum = 0;
+
+	for (i = 0; i < n; i++) {
+		assert_int_equal(r[i].failed, 0);
+		sum += r[i].admitted;
+		snprintf(key, sizeof(key), "%s/own%d", p, r[i].id);
+		assert_int_equal(total(st, key, 60, 60, T0),
+		    r[i].admitted ? r[i].admitted : -1);
+	}
+	assert_int_equal(sum, BATCH_LIMIT);
+	snprintf(key, sizeof(key), "%s/bx", p);
+	assert_int_equal(total(st, key, 60, 60, T0), BATCH_LIMIT);
+	snprintf(key, sizeof(key), "%s/by", p);
+	assert_int_equal(total(st, key, 60, 60, T0), BATCH_LIMIT);
+}
+
+static void
+test_batch_threads(void **state)
+{
+	struct batcher r[4];
+	pthread_barrier_t start;
+	pthread_t th[4];
+	char spec[300];
+	struct pfl_store *st[2];
+	size_t i;
+	int j;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!usable(kinds[i]))
+			continue;
+		spec_for(kinds[i], spec, sizeof(spec));
+		st[0] = open_spec(spec);
+		st[1] = strcmp(kinds[i], "memory") ? open_spec(spec) : st[0];
+		pthread_barrier_init(&start, NULL, 4);
+		for (j = 0; j < 4; j++) {
+			r[j] = (struct batcher){ st[j % 2], kinds[i], j, 0, 0,
+				&start };
+			assert_int_equal(
+			    pthread_create(&th[j], NULL, batch_race, &r[j]), 0);
+		}
+		for (j = 0; j < 4; j++)
+			pthread_join(th[j], NULL);
+		pthread_barrier_destroy(&start);
+		/* x never reached its limit: only whole batches were added */
+		batch_totals(st[0], kinds[i], r, 4);
+		if (st[1] != st[0])
+			pfl_store_close(&st[1]);
+		pfl_store_close(&st[0]);
+	}
+}
+
 /* --- LMDB: processes, restarts, growth, sweeping ------------------------------ */
 
 /* need_lmdb - skip when LMDB was not built */
@@ -1264,6 +1573,63 @@ test_lmdb_processes(void **state)
 	assert_int_equal(sum, RACE_LIMIT);
 	assert_int_equal(total(r.st, "procs", 60, 60, T0), RACE_LIMIT);
 	pfl_store_close(&r.st);
+}
+
+/* own_total - what racer i's own key holds (0 when nothing) */
+static int
+own_total(struct pfl_store *st, const char *p, int i)
+{
+	char key[64];
+	long long n;
+
+	snprintf(key, sizeof(key), "%s/own%d", p, i);
+	n = total(st, key, 60, 60, T0);
+	return n < 0 ? 0 : (int)n;
+}
+
+static void
+test_batch_lmdb_processes(void **state)
+{
+	struct batcher r[4];
+	char spec[300];
+	pid_t kid;
+	int fds[2], i, got, sum = 0, status;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	r[0] = (struct batcher){ open_spec(spec), "procs", 0, 0, 0, NULL };
+	/* used before fork: the children must not use this environment */
+	assert_int_equal(total(r[0].st, "procs/bx", 60, 60, T0), -1);
+	assert_int_equal(pipe(fds), 0);
+	for (i = 1; i < 4; i++) {
+		r[i] = r[0];
+		r[i].id = i;
+		if ((kid = fork()) == 0) {
+			batch_race(&r[i]);
+			got = r[i].failed ? -1000 : r[i].admitted;
+			(void)!write(fds[1], &got, sizeof(got));
+			pfl_store_close(&r[i].st);
+			_exit(0);
+		}
+		assert_true(kid > 0);
+	}
+	batch_race(&r[0]);
+	for (i = 1; i < 4; i++) {
+		assert_int_equal(read(fds[0], &got, sizeof(got)), sizeof(got));
+		assert_true(got >= 0);
+		sum += got;
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	/* each child's own key holds what it reported */
+	for (i = 1; i < 4; i++)
+		sum -= (r[i].admitted = own_total(r[0].st, "procs", i));
+	assert_int_equal(sum, 0);
+	batch_totals(r[0].st, "procs", r, 4);
+	pfl_store_close(&r[0].st);
 }
 
 static void
@@ -1336,6 +1702,60 @@ test_lmdb_growth(void **state)
 	assert_int_equal(n, 4000);
 	snprintf(key + 440, sizeof(key) - 440, "/%05d", 3999);
 	assert_int_equal(total(st, key, 60, 10, T0), 1 + 3999 % 7);
+	pfl_store_close(&st);
+}
+
+/* fill - n keys of about 450 bytes from i0 on, each admitted */
+static void
+fill(struct pfl_store *st, int i0, int n)
+{
+	char key[500];
+	int i;
+
+	memset(key, 'm', sizeof(key));
+	for (i = i0; i < i0 + n; i++) {
+		snprintf(key + 440, sizeof(key) - 440, "/%05d", i);
+		assert_true(add(st, key, 60, 10, T0, 1, 10).admitted);
+	}
+}
+
+/*
+ * test_lmdb_shared_map - a process that opens the file while another
+ * has grown its map does not cut the file under that map (it would die
+ * of SIGBUS at its next write), and the map's pages are allocated
+ */
+static void
+test_lmdb_shared_map(void **state)
+{
+	char spec[300];
+	struct pfl_store *st;
+	struct stat before, after;
+	pid_t kid;
+	int status;
+
+	(void)state;
+	need_lmdb();
+	spec_for("lmdb", spec, sizeof(spec));
+	st = open_spec(spec);
+	fill(st, 0, 3000); /* the map grows past 1 MiB, more than is used */
+	assert_int_equal(stat(spec + 5, &before), 0);
+	assert_true(before.st_size > (1 << 20));
+	/* allocated, not sparse: a full disk cannot fault a store later */
+	assert_true((off_t)before.st_blocks * 512 >= before.st_size);
+	if ((kid = fork()) == 0) {
+		struct pfl_store *mine = open_spec(spec);
+
+		/* a reader, such as `preflight budget show` */
+		assert_int_equal(total(mine, "x", 60, 10, T0), -1);
+		pfl_store_close(&mine);
+		_exit(0);
+	}
+	assert_true(kid > 0);
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(stat(spec + 5, &after), 0);
+	assert_true(after.st_size >= before.st_size);
+	fill(st, 3000, 1000); /* new pages past the last ones used */
 	pfl_store_close(&st);
 }
 
@@ -1526,18 +1946,21 @@ elapsed_ms(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-enum timed_op { TIMED_ADD, TIMED_PUT, TIMED_GET };
+enum timed_op { TIMED_ADD, TIMED_PUT, TIMED_GET, TIMED_MANY };
 
 /* timed_op - one call with a 300 ms timeout; its status and duration */
 static enum pfl_store_status
 timed_op(const char *spec, enum timed_op op, long *ms, char *err, size_t n)
 {
 	struct pfl_window w = { 60, 60 };
-	struct pfl_window_result r;
+	struct pfl_window_op ops[2] = { { "k", { 60, 60 }, 1, 10 },
+		{ "l", { 60, 60 }, 1, 10 } };
+	struct pfl_window_result r, res[2];
 	enum pfl_store_status s;
 	struct pfl_store *st;
 	struct timespec start;
 	char buf[16];
+	size_t at;
 
 	st = pfl_store_open(spec, 300, err, n);
 	assert_non_null(st);
@@ -1546,6 +1969,8 @@ timed_op(const char *spec, enum timed_op op, long *ms, char *err, size_t n)
 		s = pfl_store_window_add(st, "k", &w, T0, 1, 10, &r, err, n);
 	else if (op == TIMED_PUT)
 		s = pfl_store_put(st, "k", "v", 1, 60, err, n);
+	else if (op == TIMED_MANY)
+		s = pfl_store_window_add_many(st, ops, 2, T0, res, &at, err, n);
 	else
 		s = pfl_store_get(st, "k", buf, sizeof(buf), NULL, err, n);
 	*ms = elapsed_ms(&start);
@@ -1595,8 +2020,8 @@ test_redis_unreachable(void **state)
 		fail_msg("not a timeout: %s (%ld ms)", err, ms);
 	assert_true(ms >= 250);
 	assert_true(ms < 600);
-	/* the value calls are bounded the same way */
-	for (op = TIMED_PUT; op <= TIMED_GET; op++) {
+	/* the value calls and batches are bounded the same way */
+	for (op = TIMED_PUT; op <= TIMED_MANY; op++) {
 		err[0] = '\0';
 		assert_int_equal(timed_op(spec, op, &ms, err, sizeof(err)),
 		    PFL_STORE_TEMPFAIL);
@@ -1691,9 +2116,13 @@ main(void)
 		cmocka_unit_test(test_value_expiry),
 		cmocka_unit_test(test_property),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_threads),
+		cmocka_unit_test(test_batch_lmdb_processes),
 		cmocka_unit_test(test_lmdb_processes),
 		cmocka_unit_test(test_lmdb_restart),
 		cmocka_unit_test(test_lmdb_growth),
+		cmocka_unit_test(test_lmdb_shared_map),
 		cmocka_unit_test(test_lmdb_sweep),
 		cmocka_unit_test(test_lmdb_values),
 		cmocka_unit_test(test_redis_unreachable),
