@@ -191,6 +191,20 @@ egress_word(struct pfl_checks *c)
 		}
 }
 
+/*
+ * word_of - the dnsbl= word when nothing is listed: a lookup failed, a list
+ * could not tell, no usable domain list was asked (all unhealthy), or clean
+ */
+static const char *
+word_of(bool trouble, bool cannot, bool asked)
+{
+	if (trouble)
+		return "tempfail";
+	if (cannot)
+		return "cannot-tell";
+	return asked ? "clean" : "unchecked";
+}
+
 /* pfl_checks_dnsbl_eom - the message's domains on the domain lists */
 size_t
 pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
@@ -202,7 +216,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	char sender_domain[256];
 	size_t n = 0, i, j, added = 0, vmax;
 	long long deadline = pfl_now_ms() + MSG_BUDGET_MS;
-	bool trouble = false, cannot = false;
+	bool trouble = false, cannot = false, asked = false;
 
 	c->dnsbl_word[0] = '\0';
 	if (s == NULL || s->n == 0)
@@ -211,6 +225,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	vmax = 2 + c->ctx->cfg->dnsbl_max_url_domains;
 	v = pfl_xcalloc(vmax, sizeof(*v));
 	pfl_addr_domain(sender_domain, sizeof(sender_domain), c->sender);
+	asked = s->ndomain == 0; /* no domain list: nothing to ask */
 	if (s->ndomain > 0) {
 		add_subject(v, &n, 2, sender_domain, "envelope sender");
 		add_subject(v, &n, 2, c->from_domain, "From:");
@@ -222,6 +237,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 
 		if (L->kind != PFL_DNSBL_DOMAIN || !pfl_dnsbl_usable(L))
 			continue;
+		asked = true;
 		for (i = 0; i < n; i++) {
 			if (pfl_now_ms() >= deadline) {
 				trouble = true;
@@ -245,10 +261,7 @@ pfl_checks_dnsbl_eom(struct pfl_checks *c, struct pfl_finding *f, size_t max)
 	}
 	free(v);
 	if (c->dnsbl_word[0] == '\0')
-		pfl_strlcpy(c->dnsbl_word,
-		    trouble      ? "tempfail"
-			: cannot ? "cannot-tell"
-				 : "clean",
+		pfl_strlcpy(c->dnsbl_word, word_of(trouble, cannot, asked),
 		    sizeof(c->dnsbl_word));
 	return added;
 }

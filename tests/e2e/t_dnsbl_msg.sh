@@ -6,7 +6,7 @@
 # DnsblMaxUrlDomains of them and says so; with DnsblCheckUrls off no link
 # is asked.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 
 # listings live 1 s in caches, "not listed" a minute (the SOA's minimum)
 SOA='$SOA 60 dbl.test. hostmaster.dbl.test. 1 60 60 600 60'
@@ -19,7 +19,8 @@ auth-pass.example
 EOF2
 start_nsd
 start_sink
-start_rbldnsd dbl.test:dnset:dbl.dom
+printf ':127.0.1.2:listed\nsomething.example\n' | rbl_write empty.dom
+start_rbldnsd dbl.test:dnset:dbl.dom empty.test:dnset:empty.dom
 
 DBL="Dnsbl dbl.test domain delist=https://delist.test/ server=127.0.0.1@$RBL_PORT"
 start_milter "Mode enforce" "EgressAddresses 192.0.2.25" "$DBL" \
@@ -132,3 +133,17 @@ is "$(grep -c 'evil-link\.example\.dbl\.test' "$RBL_DIR/queries.log")" "$before"
 like "$(grep "$qid: preflight:" "$MILTER_LOG")" 'verdict=deliver .*dnsbl=clean' \
 	"and the message is accepted clean"
 unlike "$(grep "$qid: preflight:" "$MILTER_LOG")" 'urls=' "the summary has no urls= word"
+
+# a domain list that fails its health test ("test" is not listed) is not
+# asked: the summary says unchecked, not clean
+restart_milter "Mode enforce" "EgressAddresses 192.0.2.25" \
+	"Dnsbl empty.test domain server=127.0.0.1@$RBL_PORT"
+wait_log "$MILTER_LOG" "dnsbl empty.test UNHEALTHY" 20
+like "$(cat "$MILTER_LOG")" 'dnsbl empty\.test UNHEALTHY: its test entry test is not listed -> ignored' \
+	"a domain list without its test entry is unhealthy"
+send --from a6@auth-pass.example --to bob@gmail.com --xclient-login alice \
+	--header "Subject: unhealthy list"
+qid=$(qid_of_last_send)
+wait_sent "$qid"
+like "$(grep "$qid: preflight:" "$MILTER_LOG")" 'dnsbl=unchecked' \
+	"messages say dnsbl=unchecked while no domain list can be asked"
