@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -321,6 +322,12 @@ main(int argc, char **argv)
 	struct pfl_ctx *ctx;
 	int ch, rc;
 
+	/*
+	 * libmilter runs a thread per busy connection; glibc would give each
+	 * its own malloc arena, most of the resident memory at 100 sessions
+	 * (the benchmark measured 32-36 MB; 27 MB with one arena)
+	 */
+	(void)mallopt(M_ARENA_MAX, 2);
 	while ((ch = getopt(argc, argv, "c:nfVh")) != -1) {
 		switch (ch) {
 		case 'c':
