@@ -81,7 +81,7 @@ static int
 dual_cidr(
     const char *s, size_t *n, struct pfl_spf_term *t, char *err, size_t en)
 {
-	size_t at = digits_tail(s, *n);
+	size_t at = digits_tail(s, *n), len = *n;
 	int v;
 
 	if (at < *n && at > 0 && s[at - 1] == '/') {
@@ -99,7 +99,8 @@ dual_cidr(
 	}
 	return 0;
 bad:
-	snprintf(err, en, "bad CIDR length in \"%.40s\"", s);
+	snprintf(err, en, "bad CIDR length in \"%.*s\"",
+	    (int)(len < 40 ? len : 40), s);
 	return -1;
 }
 
@@ -147,7 +148,8 @@ parse_ip(const char *s, size_t n, struct pfl_spf_term *t, char *err, size_t en)
 	int v = 0;
 
 	if (slash && (v = cidr_len(slash, n - alen, v4 ? 32 : 128)) < 0) {
-		snprintf(err, en, "bad CIDR length in \"%.40s\"", s);
+		snprintf(err, en, "bad CIDR length in \"%.*s\"",
+		    (int)(n < 40 ? n : 40), s);
 		return -1;
 	}
 	if (v4 ? !ip4_strict(s, alen, t->net) : !ip6_parse(s, alen, t->net)) {

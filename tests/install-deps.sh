@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential autoconf automake libtool pkg-config clang-format
+	build-essential autoconf automake libtool pkg-config clang-format clang
 	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev
 	libunbound-dev libevent-dev nettle-dev libssl-dev
 	liblmdb-dev libhiredis-dev libcmocka-dev libgmime-3.0-dev

@@ -149,45 +149,14 @@ want_any() { # want_any PATTERN: some chosen scenario matches the glob
 # --- DNS: nsd with remote control (query counts) and a port-53 address ------
 
 bench_start_nsd() {
-	local d=$T/nsd z name i
-	mkdir -p "$d"
-	cat >"$d/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1@$DNS_PORT
-	ip-address: $DNS53_ADDR@53
-	username: ""
-	chroot: ""
-	zonesdir: "$d"
-	database: ""
-	zonelistfile: "$d/zone.list"
-	xfrdfile: "$d/xfrd.state"
-	xfrdir: "$d"
-	pidfile: "$d/nsd.pid"
-	logfile: "$d/nsd.log"
-	server-count: 1
-	verbosity: 1
-	hide-version: yes
-	refuse-any: no
-remote-control:
-	control-enable: yes
-	control-interface: $d/nsd.ctl
-EOF
-	for z in "$SRC"/tests/data/zones/*.zone; do
-		name=$(basename "$z" .zone)
-		[ "$name" = _root ] && name=.
-		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$name" "$z" >>"$d/nsd.conf"
-	done
-	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
-	NSD_PID=$!
-	_track $NSD_PID
+	local i
+	NSD_EXTRA_ADDR="$DNS53_ADDR@53" NSD_CONTROL=1 start_nsd
 	for ((i = 0; i < 100; i++)); do
-		[ -n "$(dig +short +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 SOA preflight.test 2>/dev/null)" ] &&
-			[ -n "$(dig +short +time=1 +tries=1 @"$DNS53_ADDR" SOA preflight.test 2>/dev/null)" ] &&
+		[ -n "$(dig +short +time=1 +tries=1 @"$DNS53_ADDR" SOA preflight.test 2>/dev/null)" ] &&
 			return 0
 		sleep 0.05
 	done
-	cat "$d/stderr" "$d/nsd.log" 2>/dev/null | sed 's/^/# nsd: /'
-	bench_fail "nsd did not start on 127.0.0.1:$DNS_PORT and $DNS53_ADDR:53"
+	bench_fail "nsd did not start on $DNS53_ADDR:53"
 }
 
 # dns_count - queries nsd and rbldnsd answered so far: "NSD RBL"

@@ -192,6 +192,9 @@ require() { # require CMD... - fail (never skip) when a tool is missing
 
 # --- DNS: nsd --------------------------------------------------------------
 
+# start_nsd - nsd on 127.0.0.1:$DNS_PORT serving tests/data/zones (also on
+# $NSD_EXTRA_ADDR, "ADDR@PORT", when set; with remote control on
+# $T/nsd/nsd.ctl when NSD_CONTROL is set); sets NSD_PID
 start_nsd() {
 	require nsd dig
 	local d=$T/nsd z name
@@ -199,6 +202,7 @@ start_nsd() {
 	cat >"$d/nsd.conf" <<EOF
 server:
 	ip-address: 127.0.0.1@$DNS_PORT
+${NSD_EXTRA_ADDR:+	ip-address: $NSD_EXTRA_ADDR}
 	port: $DNS_PORT
 	username: ""
 	chroot: ""
@@ -214,8 +218,13 @@ server:
 	hide-version: yes
 	refuse-any: no
 remote-control:
-	control-enable: no
 EOF
+	if [ -n "${NSD_CONTROL:-}" ]; then
+		printf '\tcontrol-enable: yes\n\tcontrol-interface: %s\n' \
+			"$d/nsd.ctl" >>"$d/nsd.conf"
+	else
+		printf '\tcontrol-enable: no\n' >>"$d/nsd.conf"
+	fi
 	for z in "$SRC"/tests/data/zones/*.zone; do
 		[ -e "$z" ] || continue
 		name=$(basename "$z" .zone)
@@ -223,7 +232,8 @@ EOF
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$name" "$z" >>"$d/nsd.conf"
 	done
 	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
-	_track $!
+	NSD_PID=$!
+	_track $NSD_PID
 	local i
 	for ((i = 0; i < 100; i++)); do
 		dig +short +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 \

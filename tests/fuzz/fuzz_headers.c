@@ -8,13 +8,7 @@
  * space continues the field before it, the name ends at the first
  * colon. NUL bytes end a field (values are C strings).
  *
- * Not built by make. From the top of the source tree, with a configured
- * build directory BUILD (for autoconfig.h):
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imilter -IBUILD \
- *	    tests/fuzz/fuzz_headers.c milter/conform.c milter/conform_field.c \
- *	    milter/conform_unsub.c milter/rfc5322.c milter/rfc2047.c \
- *	    milter/arena.c milter/util.c milter/verdict.c -o fuzz_headers
- *	./fuzz_headers -max_len=65536 CORPUS_DIR
+ * Built and run by tests/fuzz/run.sh (make fuzz).
  */
 #include <autoconfig.h>
 

@@ -1,13 +1,9 @@
 /*
  * fuzz_urls - libFuzzer target for pfl_urls_extract
  *
- * Build (not part of make yet), from a configured build directory:
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$SRC/milter \
- *	    $SRC/tests/fuzz/fuzz_urls.c $SRC/milter/urls.c $SRC/milter/util.c \
- *	    $(pkg-config --cflags --libs gmime-3.0) -o fuzz_urls
- * The limits are small so that each input runs through all of them:
- * a host list that fills, a decoded-text budget that runs out, a part
- * count that stops the walk.
+ * Built and run by tests/fuzz/run.sh (make fuzz). The limits are small
+ * so that each input runs through all of them: a host list that fills,
+ * a decoded-text budget that runs out, a part count that stops the walk.
  */
 #include <autoconfig.h>
 

@@ -219,6 +219,40 @@ test_record_errors(void **state)
 	}
 }
 
+/*
+ * The record is len bytes, not a C string: an error quotes no byte past
+ * its end (a bad CIDR length in the last term read up to 40 bytes on).
+ */
+static void
+test_record_errors_unterminated(void **state)
+{
+	static const char *bad[] = {
+		"v=spf1 ip6:2001:db8::/64v=spf18:f10 -al-la-all",
+		"v=spf1 ip6:::1/129",
+		"v=spf1 ip4:1.2.3.4/33",
+		"v=spf1 a/33",
+		"v=spf1 mx//129",
+	};
+	struct pfl_spf_record *rec = NULL;
+	char err[128], *buf;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = strlen(bad[i]);
+		buf = malloc(n + 8);
+		assert_non_null(buf);
+		memcpy(buf, bad[i], n);
+		memcpy(buf + n, "XXXXXXXX", 8); /* no NUL after the record */
+		err[0] = '\0';
+		if (pfl_spf_record_parse(buf, n, &rec, err, sizeof(err)) == 0)
+			fail_msg("parsed: %s", bad[i]);
+		assert_true(err[0] != '\0');
+		if (strchr(err, 'X') != NULL)
+			fail_msg("%s: quotes past the end: %s", bad[i], err);
+		free(buf);
+	}
+}
+
 static void
 test_record_selection(void **state)
 {
@@ -788,6 +822,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_parse),
 		cmocka_unit_test(test_record_errors),
+		cmocka_unit_test(test_record_errors_unterminated),
 		cmocka_unit_test(test_record_selection),
 		cmocka_unit_test(test_macro_rfc_examples),
 		cmocka_unit_test(test_macro_escapes_and_errors),
