@@ -121,6 +121,11 @@ if [ -f "$BLD/Makefile" ]; then
 		"the installed unit starts the installed daemon"
 	is "$(grep -E '(^|/)preflight\.conf$' "$T/installed")" "" \
 		"no live preflight.conf is installed, only the sample"
+elif [ "${CI:-}" = true ]; then
+	# in CI the tests always run from a build directory: never skip
+	for i in 1 2 3 4; do
+		ok "make install from $BLD (no Makefile there)" false
+	done
 else
 	for i in 1 2 3 4; do
 		echo "ok $((_TAP_N + 1)) # SKIP no $BLD/Makefile to install from"
