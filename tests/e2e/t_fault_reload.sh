@@ -56,6 +56,7 @@ bad_at=$(done_count)
 # a good config (monitor) after some more messages
 wait_done $((bad_at + 10)) || bail "the loop stopped"
 sed -e 's/^Mode tag$/Mode monitor/' "$T/good.conf" >"$MILTER_CONF"
+pre_at=$(done_count) # messages 1..pre_at were answered before the reload
 kill -HUP "$MILTER_PID"
 wait_log "$MILTER_LOG" 'reloaded .* \(mode=monitor\)'
 good_at=$(done_count)
@@ -68,20 +69,20 @@ wait_sink 50 60
 is "$(sink_count)" 50 "all 50 were delivered"
 ok "the milter still runs" kill -0 "$MILTER_PID"
 
-# tag up to the good reload, monitor after it (the message in flight
-# when it came may have either)
+# tag for the messages answered before the good reload, monitor for those
+# sent after it was logged (the ones in flight meanwhile may have either)
 r_tag='' r_mon='' r_line=''
 for ((i = 1; i <= 50; i++)); do
 	f=$(sink_find "^Subject: flow $i\$")
 	h=$(sink_header "$f" X-Preflight)
 	line=$(milter_line "from=<f$i@example\.com>")
 	[ -n "$line" ] || r_line="$r_line $i"
-	if [ $i -le "$good_at" ]; then
+	if [ $i -le "$pre_at" ]; then
 		[[ "$h" == v=1* && "$line" == *mode=tag* ]] || r_tag="$r_tag $i"
 	elif [ $i -gt $((good_at + 1)) ]; then
 		[[ -z "$h" && "$line" == *mode=monitor* ]] || r_mon="$r_mon $i"
 	fi
 done
 is "$r_line" "" "each message has a decision line"
-is "$r_tag" "" "messages 1-$good_at (broken reload at $bad_at): the old config (tag) served them"
+is "$r_tag" "" "messages 1-$pre_at (broken reload at $bad_at): the old config (tag) served them"
 is "$r_mon" "" "messages $((good_at + 2))-50: the new config (monitor) served them"
