@@ -82,6 +82,7 @@ static const struct key keys[] = {
 	{ "HoldSenders", K_WORDS, F(hold_senders), NULL, 0, 0 },
 	{ "Nameservers", K_STRING, F(nameservers), NULL, 0, 0 },
 	{ "DnsTimeout", K_MSEC, F(dns_timeout_ms), "5s", 100, 25000 },
+	{ "StageTimeout", K_MSEC, F(stage_timeout_ms), "20s", 1000, 25000 },
 	{ "SignerKeyTable", K_STRING, F(signer_key_table), NULL, 0, 0 },
 	{ "SignerSigningTable", K_STRING, F(signer_signing_table), NULL, 0, 0 },
 	{ "SignerSignHeaders", K_WORDS, F(signer_sign_headers), NULL, 0, 0 },

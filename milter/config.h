@@ -68,8 +68,9 @@ struct pfl_config {
 	enum pfl_log_level log_level;         /* LogLevel */
 	struct pfl_strlist pause_domains; /* PauseDomains: recipient domains */
 	struct pfl_strlist hold_senders;  /* HoldSenders: addrs or @domains */
-	char *nameservers;            /* Nameservers: NULL = full recursion */
-	unsigned long dns_timeout_ms; /* DnsTimeout, per lookup */
+	char *nameservers;              /* Nameservers: NULL = full recursion */
+	unsigned long dns_timeout_ms;   /* DnsTimeout, per lookup */
+	unsigned long stage_timeout_ms; /* StageTimeout, per SMTP stage */
 	/* DKIM: the signer's tables, read by dkim_signer.c (not here) */
 	char *signer_key_table; /* SignerKeyTable: [file:]PATH, or NULL */
 	char

@@ -18,6 +18,13 @@
  *
  *	Answers come from the reply packet (dns_packet.c), so the packet is
  *	kept for callers that need it whole (libopendkim).
+ * STAGE LIMIT
+ *	A thread may also set a limit for all its lookups together
+ *	(pfl_dns_stage_limit): the milter sets one for each SMTP stage, so
+ *	that a dead server costs a stage at most that long however many
+ *	lookups its checks make. A lookup waits for the earlier of its own
+ *	timeout and the limit; once the limit has passed, a lookup the
+ *	cache cannot answer fails at once.
  * FORWARDING
  *	With Nameservers set, libunbound forwards everything. Its default
  *	local zones answer special-use names itself; forwarding makes the
@@ -54,6 +61,11 @@
 #define CACHE_ENTRIES      10000u
 
 enum qstate { Q_WAITING, Q_DONE, Q_ABANDONED };
+
+/* this thread's stage limit (monotonic ms, 0: none) and its length */
+static __thread long long stage_until;
+static __thread unsigned long stage_ms;
+static __thread unsigned stage_cut; /* lookups the limit cut short */
 
 struct query {
 	struct pfl_dns *dns;
@@ -334,11 +346,11 @@ ask(struct pfl_dns *dns, const char *name, int rrtype, struct query *q, int *id)
 	return rc;
 }
 
-/* wait_for - wait until answered or the deadline; the answer or NULL */
+/* wait_for - wait until answered or ms have passed; the answer or NULL */
 static struct pfl_dns_answer *
-wait_for(struct pfl_dns *dns, struct query *q, int rrtype)
+wait_for(struct pfl_dns *dns, struct query *q, int rrtype, unsigned ms)
 {
-	struct timespec until = deadline(dns->timeout_ms);
+	struct timespec until = deadline(ms);
 	struct pfl_dns_answer *a;
 
 	pthread_mutex_lock(&dns->lock);
@@ -357,15 +369,53 @@ wait_for(struct pfl_dns *dns, struct query *q, int rrtype)
 	return a;
 }
 
-/* resolve - one lookup through libunbound, bounded by timeout_ms */
+/*
+ * wait_ms - how long a lookup may wait: timeout_ms, or what is left of
+ * the thread's stage limit when that is less (0: the limit has passed)
+ */
+static unsigned
+wait_ms(const struct pfl_dns *dns)
+{
+	long long left;
+
+	if (stage_until == 0)
+		return dns->timeout_ms;
+	left = stage_until - pfl_now_ms();
+	if (left <= 0)
+		return 0;
+	return left < (long long)dns->timeout_ms ? (unsigned)left
+						 : dns->timeout_ms;
+}
+
+/* pfl_dns_stage_limit - limit this thread's lookups together; 0: none */
+unsigned
+pfl_dns_stage_limit(unsigned long ms)
+{
+	unsigned cut = stage_cut;
+
+	stage_ms = ms;
+	stage_until = ms != 0 ? pfl_now_ms() + (long long)ms : 0;
+	stage_cut = 0;
+	return cut;
+}
+
+/* resolve - one lookup through libunbound, bounded by wait_ms() */
 static struct pfl_dns_answer *
 resolve(struct pfl_dns *dns, const char *name, int rrtype)
 {
 	struct pfl_dns_answer *a;
 	struct query *q;
-	char ms[48];
+	unsigned limit = wait_ms(dns);
+	char ms[80];
 	int id = 0, rc;
 
+	if (limit == 0) {
+		stage_cut++;
+		snprintf(
+		    ms, sizeof(ms), "%lu ms for the stage's lookups", stage_ms);
+		return failed(rrtype, PFL_DNS_TEMPFAIL,
+		    "no time left: StageTimeout allows ", ms);
+	}
 	if (start_dispatcher(dns) != 0)
 		return failed(rrtype, PFL_DNS_TEMPFAIL,
 		    "cannot start the resolver thread", "");
@@ -382,7 +432,7 @@ resolve(struct pfl_dns *dns, const char *name, int rrtype)
 		    rc == UB_SYNTAX ? PFL_DNS_PERMFAIL : PFL_DNS_TEMPFAIL,
 		    "resolver: ", ub_strerror(rc));
 	}
-	if ((a = wait_for(dns, q, rrtype)) != NULL)
+	if ((a = wait_for(dns, q, rrtype, limit)) != NULL)
 		return a;
 	if (ub_cancel(dns->ctx, id) == 0) { /* the callback will not run */
 		pthread_mutex_lock(&dns->lock);
@@ -390,7 +440,13 @@ resolve(struct pfl_dns *dns, const char *name, int rrtype)
 		pthread_mutex_unlock(&dns->lock);
 		free_query(q);
 	}
-	snprintf(ms, sizeof(ms), "%u ms", dns->timeout_ms);
+	if (limit < dns->timeout_ms) {
+		stage_cut++;
+		snprintf(
+		    ms, sizeof(ms), "%u ms (the rest of StageTimeout)", limit);
+	} else {
+		snprintf(ms, sizeof(ms), "%u ms", limit);
+	}
 	return failed(rrtype, PFL_DNS_TEMPFAIL, "no answer within ", ms);
 }
 

@@ -81,6 +81,15 @@ void pfl_dns_free(struct pfl_dns **dp);
 struct pfl_dns_answer *pfl_dns_query(
     struct pfl_dns *, const char *name, int rrtype);
 
+/*
+ * pfl_dns_stage_limit - from now on, this thread's lookups together may
+ * wait at most ms (each still at most its own timeout); once that has
+ * passed, a lookup the cache cannot answer is TEMPFAIL at once. 0 ends
+ * the limit. Thread-local: set and ended by the thread that looks up.
+ * Returns how many lookups the previous limit cut short or refused.
+ */
+unsigned pfl_dns_stage_limit(unsigned long ms);
+
 /* pfl_dns_answer_free - free an answer; NULLs *ap */
 void pfl_dns_answer_free(struct pfl_dns_answer **ap);
 

@@ -17,6 +17,7 @@
 #include "checks.h"
 #include "cidr.h"
 #include "ctx.h"
+#include "dns.h"
 #include "dnsbl.h"
 #include "log.h"
 #include "session.h"
@@ -124,10 +125,9 @@ sender_held(const struct pfl_strlist *l, const char *sender)
 	return false;
 }
 
-/* pfl_session_mail - MAIL FROM: start a message */
-enum pfl_status
-pfl_session_mail(
-    struct pfl_session *s, const struct pfl_mta *mta, const char *sender)
+/* mail_stage - MAIL FROM: start a message */
+static enum pfl_status
+mail_stage(struct pfl_session *s, const struct pfl_mta *mta, const char *sender)
 {
 	char buf[ADDR_MAX], safe[ADDR_MAX];
 	struct pfl_arena *a;
@@ -221,10 +221,9 @@ rcpt_finding(struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt,
 	return pfl_action_rcpt(mta, &v);
 }
 
-/* pfl_session_rcpt - RCPT TO: per-recipient decision */
-enum pfl_status
-pfl_session_rcpt(
-    struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt)
+/* rcpt_stage - RCPT TO: per-recipient decision */
+static enum pfl_status
+rcpt_stage(struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt)
 {
 	char domain[ADDR_MAX], reason[ADDR_MAX + 64];
 	struct pfl_provider_match pm;
@@ -350,9 +349,9 @@ log_decision(const struct pfl_session *s, const struct pfl_verdict *v,
 	free(line);
 }
 
-/* pfl_session_eom - end of message: verdict, action, one log line */
-enum pfl_status
-pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
+/* eom_stage - end of message: verdict, action, one log line */
+static enum pfl_status
+eom_stage(struct pfl_session *s, const struct pfl_mta *mta)
 {
 	struct pfl_msg *m = s->msg;
 	struct pfl_verdict v;
@@ -378,6 +377,67 @@ pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
 	/* counted only when the message goes on (held mail is kept too) */
 	pfl_session_budget_end(s, st == PFL_ACCEPT || st == PFL_CONTINUE);
 	msg_free(s);
+	return st;
+}
+
+/*
+ * The stages that look things up do so within StageTimeout together, so
+ * that a dead DNS server cannot outlast the MTA's patience with a milter
+ * (Postfix: 30 s a command), whatever number of lookups the checks make.
+ */
+
+/* stage_end - end the stage's limit; say so when it cut lookups short */
+static void
+stage_end(struct pfl_session *s, const struct pfl_mta *mta, const char *stage)
+{
+	unsigned cut = pfl_dns_stage_limit(0);
+	const char *qid;
+
+	if (cut == 0)
+		return;
+	qid = mta->symval(mta->ctx, "i");
+	pfl_log(PFL_LOG_WARNING,
+	    "%s: preflight: %s: StageTimeout %lums reached, %u lookup%s "
+	    "cut short (DNS errors, OnDnsError applies); client=%s",
+	    qid && *qid ? qid : "NOQUEUE", stage, s->cfg->stage_timeout_ms, cut,
+	    cut == 1 ? "" : "s", s->client_addr);
+}
+
+/* pfl_session_mail - MAIL FROM: start a message */
+enum pfl_status
+pfl_session_mail(
+    struct pfl_session *s, const struct pfl_mta *mta, const char *sender)
+{
+	enum pfl_status st;
+
+	pfl_dns_stage_limit(s->cfg->stage_timeout_ms);
+	st = mail_stage(s, mta, sender);
+	stage_end(s, mta, "MAIL FROM");
+	return st;
+}
+
+/* pfl_session_rcpt - RCPT TO: per-recipient decision */
+enum pfl_status
+pfl_session_rcpt(
+    struct pfl_session *s, const struct pfl_mta *mta, const char *rcpt)
+{
+	enum pfl_status st;
+
+	pfl_dns_stage_limit(s->cfg->stage_timeout_ms);
+	st = rcpt_stage(s, mta, rcpt);
+	stage_end(s, mta, "RCPT TO");
+	return st;
+}
+
+/* pfl_session_eom - end of message: verdict, action, one log line */
+enum pfl_status
+pfl_session_eom(struct pfl_session *s, const struct pfl_mta *mta)
+{
+	enum pfl_status st;
+
+	pfl_dns_stage_limit(s->cfg->stage_timeout_ms);
+	st = eom_stage(s, mta);
+	stage_end(s, mta, "end of message");
 	return st;
 }
 

@@ -335,6 +335,37 @@ stop_milter() {
 	return 0
 }
 
+# start_blackhole PORT - a DNS server that reads every query and never
+# answers, on 127.0.0.1 PORT (UDP and TCP: TCP connections are accepted
+# and never read). Counts the UDP queries in $T/blackhole.log (one
+# running number a line). Sets BH_PID.
+start_blackhole() {
+	python3 -c '
+import socket, sys, select
+port = int(sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", port))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port))
+t.listen(64)
+held = []
+n = 0
+log = open(sys.argv[2], "a", buffering=1)
+while True:
+    r, _, _ = select.select([u, t], [], [])
+    if u in r:
+        u.recv(65536)
+        n += 1
+        log.write("%d\n" % n)
+    if t in r:
+        held.append(t.accept()[0])  # accepted, never read, never answered
+' "$1" "$T/blackhole.log" >"$T/blackhole.stderr" 2>&1 &
+	BH_PID=$!
+	_track $BH_PID
+	wait_port "$1" || bail "the blackhole did not start"
+}
+
 # --- a private Postfix ---------------------------------------------------------
 
 # start_postfix [key=value...] - config overrides for main.cf

@@ -82,30 +82,7 @@ like "$(sink_header "$(sink_find "^Subject: dns stopped $N\$")" X-Preflight)" \
 	'verdict=throttle spf=temperror .*action=tag' "and X-Preflight says temperror"
 
 # --- 2. a blackhole: reads every query, never answers ------------------------------
-python3 -c '
-import socket, sys, select
-port = int(sys.argv[1])
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", port))
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
-t.listen(64)
-held = []
-n = 0
-log = open(sys.argv[2], "a", buffering=1)
-while True:
-    r, _, _ = select.select([u, t], [], [])
-    if u in r:
-        u.recv(65536)
-        n += 1
-        log.write("%d\n" % n)
-    if t in r:
-        held.append(t.accept()[0])  # accepted, never read, never answered
-' "$BH_PORT" "$T/blackhole.log" >"$T/blackhole.stderr" 2>&1 &
-BH_PID=$!
-_track $BH_PID
-wait_port "$BH_PORT" || bail "the blackhole did not start"
+start_blackhole "$BH_PORT"
 
 DNS_PORT=$BH_PORT milter_config "Mode enforce" "EgressAddresses 192.0.2.25" \
 	"OnDnsError defer"
