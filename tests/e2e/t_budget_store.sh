@@ -3,10 +3,18 @@
 # milter restart; two milters sharing one redis-server enforce one budget
 # together; with Redis down, OnStoreError accept delivers (the outage is
 # logged once when it starts and once when it ends, and budgets apply
-# again afterwards) and OnStoreError defer answers 451 4.3.0. Every send
-# is bounded: a store call may take at most 2 s.
+# again afterwards) and OnStoreError defer answers 451 4.3.0; an LMDB
+# file on a full disk or in a directory the milter cannot write is
+# OnStoreError accept until there is room or leave, then budgets apply
+# again without a restart. Every send is bounded: a store call may take
+# at most 2 s.
+
+# the full disk is a small tmpfs: mounted in a mount namespace of the
+# test's own, it goes away with the test
+[ -n "${PFL_MOUNT_NS:-}" ] ||
+	PFL_MOUNT_NS=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 45
 
 BUDGET_KEY='pfl:{pfl:b:google:sender-domain:auth-pass.example:1h:msg}'
 STORE_RETRY=4 # session_budget.c asks a store known down again every 3 s
@@ -231,5 +239,34 @@ is "$(count "store $LMDB_SPEC answers again" "$MILTER_LOG")" 1 \
 	"once nobody may write there the store answers: logged once"
 like "$(cat "$T/swaks.out")" '<\*\* 452 4\.7\.1 preflight: budget google/sender-domain auth-pass\.example 1/1h exhausted' \
 	"and 1/1h applies: the second message is refused"
+
+# --- 6. a full disk under the LMDB file ------------------------------------------
+# 1.5 MB of tmpfs with 1 MB taken: LMDB's first map (1 MB, allocated up
+# front so that a full disk is an error and never a SIGBUS) does not fit
+mkdir "$T/small"
+mount -t tmpfs -o size=1536k,mode=0755 tmpfs "$T/small" ||
+	bail "cannot mount a tmpfs for the full disk"
+mkdir "$T/small/db"
+chown nobody "$T/small/db"
+dd if=/dev/zero of="$T/small/filler" bs=1k count=1024 status=none
+FULL_SPEC="lmdb:$T/small/db/budget.lmdb"
+restart_milter "Mode enforce" "EgressAddresses 192.0.2.25" \
+	"StateStore $FULL_SPEC" "Budget google sender-domain 1/1h"
+base=$(sink_count)
+r=0
+for i in 1 2; do gmail_sent "full $i" || r=1; done
+is "$r $(($(sink_count) - base))" "0 2" \
+	"LMDB on a full disk, OnStoreError accept: both delivered"
+is "$(count "store $FULL_SPEC failed: .*No space left on device" "$MILTER_LOG")" 1 \
+	"the full disk is logged once, with the reason"
+ok "the milter still runs (no SIGBUS from a store into the map)" kill -0 "$MILTER_PID"
+rm "$T/small/filler"
+sleep "$STORE_RETRY"
+gmail_sent "room 1"
+gmail "room 2"
+is "$(count "store $FULL_SPEC answers again" "$MILTER_LOG")" 1 \
+	"once there is room the store answers again: logged once"
+like "$(cat "$T/swaks.out")" '<\*\* 452 4\.7\.1 preflight: budget google/sender-domain auth-pass\.example 1/1h exhausted' \
+	"and 1/1h applies again without a restart: the second message is refused"
 
 unlike "$(cat "$PF_LOG")" 'milter configuration error' "Postfix saw no milter configuration error"
