@@ -44,6 +44,13 @@ static bool can_skip;
 /* Did the MTA grant SMFIP_HDR_LEADSPC (values with their leading space)? */
 static bool hdr_leadspc;
 
+/*
+ * The steps the MTA agreed not to wait for (SMFIP_NR_HDR, _EOH, _BODY):
+ * it streams the header fields and the body without a round trip each;
+ * their callbacks must then answer SMFIS_NOREPLY.
+ */
+static unsigned long no_reply;
+
 /* mta_symval - libmilter macro lookup */
 static const char *
 mta_symval(void *ctx, const char *name)
@@ -147,15 +154,20 @@ xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	unsigned long want =
 	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 	/*
-	 * The body is wanted only for DKIM: SMFIS_SKIP ends it early. Header
-	 * values are wanted as written: SMFIP_HDR_LEADSPC. DATA is not
-	 * skipped (see xx_data).
+	 * Header values are wanted as written: SMFIP_HDR_LEADSPC. Nothing
+	 * is decided before the end of the message, so the header fields,
+	 * their end and the body need no answer: each answer is a round
+	 * trip the MTA waits for. Where the MTA cannot do without them, the
+	 * body is wanted only for DKIM and SMFIS_SKIP ends it early. DATA is
+	 * not skipped (see xx_data).
 	 */
-	unsigned long steps =
-	    SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_HDR_LEADSPC;
+	unsigned long nr = SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+	unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP |
+	    SMFIP_HDR_LEADSPC | nr;
 
 	*pf0 = want & f0;
 	*pf1 = steps & f1;
+	__atomic_store_n(&no_reply, nr & f1, __ATOMIC_RELAXED);
 	__atomic_store_n(&can_skip, (f1 & SMFIP_SKIP) != 0, __ATOMIC_RELAXED);
 	__atomic_store_n(
 	    &hdr_leadspc, (f1 & SMFIP_HDR_LEADSPC) != 0, __ATOMIC_RELAXED);
@@ -236,19 +248,33 @@ xx_data(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* xx_header - one header field */
+/*
+ * answer - what a step the MTA may not wait for answers: SMFIS_NOREPLY
+ * when it agreed to that (flag), else rc
+ */
+static sfsistat
+answer(unsigned long flag, sfsistat rc)
+{
+	return (__atomic_load_n(&no_reply, __ATOMIC_RELAXED) & flag) != 0
+	    ? SMFIS_NOREPLY
+	    : rc;
+}
+
+/*
+ * xx_header - one header field (the session's header step never refuses:
+ * the decision waits for the end of the message)
+ */
 static sfsistat
 xx_header(SMFICTX *ctx, char *name, char *value)
 {
 	uint64_t t0 = pfl_stats_now();
 	struct pfl_session *s = smfi_getpriv(ctx);
-	enum pfl_status st;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	st = pfl_session_header(s, name, value);
+		return answer(SMFIP_NR_HDR, SMFIS_TEMPFAIL);
+	(void)pfl_session_header(s, name, value);
 	pfl_session_spent(s, PFL_STAGE_HDR, t0);
-	return to_smfis(st);
+	return answer(SMFIP_NR_HDR, SMFIS_CONTINUE);
 }
 
 /* xx_eoh - end of headers */
@@ -259,10 +285,10 @@ xx_eoh(SMFICTX *ctx)
 	struct pfl_session *s = smfi_getpriv(ctx);
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return answer(SMFIP_NR_EOH, SMFIS_TEMPFAIL);
 	(void)pfl_session_eoh(s);
 	pfl_session_spent(s, PFL_STAGE_HDR, t0);
-	return SMFIS_CONTINUE;
+	return answer(SMFIP_NR_EOH, SMFIS_CONTINUE);
 }
 
 /* xx_body - a body chunk; skip the rest when no check needs it */
@@ -274,7 +300,7 @@ xx_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 	sfsistat rc;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return answer(SMFIP_NR_BODY, SMFIS_TEMPFAIL);
 	if (s->msg == NULL || !s->msg->need_body)
 		rc = __atomic_load_n(&can_skip, __ATOMIC_RELAXED)
 		    ? SMFIS_SKIP
@@ -282,7 +308,7 @@ xx_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 	else
 		rc = to_smfis(pfl_session_body(s, buf, len));
 	pfl_session_spent(s, PFL_STAGE_BODY, t0);
-	return rc;
+	return answer(SMFIP_NR_BODY, rc);
 }
 
 /* xx_eom - end of message */
