@@ -10,7 +10,12 @@
  *	but Linux copies TCP_NODELAY from a listening socket to the sockets
  *	it accepts, so it is set once, on libmilter's listening socket.
  * SECURITY
- *	pfl_daemon_drop verifies that root cannot be regained.
+ *	pfl_daemon_drop verifies that root cannot be regained;
+ *	pfl_daemon_no_new_privs then makes sure no execve(2) can give any
+ *	privilege back (set-user-ID files, file capabilities). The pid file
+ *	is written as root, often in a directory the milter's user may
+ *	write: a symbolic link there is not followed, and a file left with
+ *	a looser mode is set back to 0644.
  */
 #include <autoconfig.h>
 
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,6 +87,13 @@ pfl_daemon_drop(const char *user_id, char *err, size_t n)
 	return 0;
 }
 
+/* pfl_daemon_no_new_privs - no execve(2) may grant privileges again */
+int
+pfl_daemon_no_new_privs(void)
+{
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 /* pfl_daemon_chown - give the socket file to the milter's user */
 int
 pfl_daemon_chown(const char *path, const char *user_id)
@@ -119,16 +132,21 @@ pfl_daemon_background(void)
 	return 0;
 }
 
-/* pfl_daemon_pidfile - write our pid */
+/* pfl_daemon_pidfile - write our pid: never through a link, mode 0644 */
 int
 pfl_daemon_pidfile(const char *path)
 {
 	char buf[32];
 	int fd, len;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
+	/* an old file keeps its mode at open: set ours before writing */
+	if (fchmod(fd, 0644) < 0 || ftruncate(fd, 0) < 0) {
+		close(fd);
+		return -1;
+	}
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)len) != len) {
 		close(fd);

@@ -20,10 +20,21 @@ int pfl_daemon_drop(const char *user_id, char *err, size_t n);
  */
 int pfl_daemon_chown(const char *path, const char *user_id);
 
+/*
+ * pfl_daemon_no_new_privs - set no_new_privs: from now on execve(2)
+ * grants no privilege (set-user-ID bits, file capabilities) to this
+ * process or its children; 0, or -1 with errno
+ */
+int pfl_daemon_no_new_privs(void);
+
 /* pfl_daemon_background - fork, setsid, stdio to /dev/null; 0 or -1 */
 int pfl_daemon_background(void);
 
-/* pfl_daemon_pidfile - write our pid (mode 0644); 0 or -1 */
+/*
+ * pfl_daemon_pidfile - write our pid, mode 0644 (also when the file was
+ * there with another mode); a symbolic link is not followed; 0 or -1
+ * with errno
+ */
 int pfl_daemon_pidfile(const char *path);
 
 /*

@@ -224,22 +224,28 @@ open_socket(const struct pfl_config *cfg)
 	return 0;
 }
 
-/* become_user - drop root as configured, or refuse to run as root */
+/*
+ * root_refused - started as root with no UserID and no AllowRunAsRoot:
+ * say so; asked before anything (socket, pid file) is made
+ */
+static bool
+root_refused(const struct pfl_config *cfg)
+{
+	if (geteuid() != 0 || cfg->user_id != NULL || cfg->allow_root)
+		return false;
+	pfl_log(PFL_LOG_ERR,
+	    "refusing to run as root: set UserID (or AllowRunAsRoot yes)");
+	return true;
+}
+
+/* become_user - drop root for UserID when it is set */
 static int
 become_user(const struct pfl_config *cfg)
 {
 	char err[256];
 
-	if (geteuid() != 0)
+	if (geteuid() != 0 || cfg->user_id == NULL)
 		return 0;
-	if (cfg->user_id == NULL) {
-		if (cfg->allow_root)
-			return 0;
-		pfl_log(PFL_LOG_ERR,
-		    "refusing to run as root: set UserID "
-		    "(or AllowRunAsRoot yes)");
-		return -1;
-	}
 	if (pfl_daemon_drop(cfg->user_id, err, sizeof(err)) < 0) {
 		pfl_log(PFL_LOG_ERR, "%s", err);
 		return -1;
@@ -361,6 +367,8 @@ main(int argc, char **argv)
 	}
 	pfl_log_stderr(foreground);
 	log_setup(cfg);
+	if (root_refused(cfg))
+		return EX_NOPERM;
 	/* so that a reload, run as UserID, can reopen it */
 	if (cfg->log_file && cfg->user_id && geteuid() == 0)
 		(void)pfl_daemon_chown(cfg->log_file, cfg->user_id);
@@ -382,6 +390,9 @@ main(int argc, char **argv)
 		    strerror(errno));
 	if (become_user(cfg) < 0)
 		return EX_NOPERM;
+	if (pfl_daemon_no_new_privs() < 0)
+		pfl_log(PFL_LOG_WARNING, "cannot set no_new_privs: %s",
+		    strerror(errno));
 	pfl_log(PFL_LOG_NOTICE, "%s %s starting: socket=%s mode=%s", PROGNAME,
 	    PACKAGE_VERSION, cfg->socket, pfl_config_mode_name(cfg->mode));
 	if (cfg->egress_addresses.n == 0)
