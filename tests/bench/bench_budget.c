@@ -2,7 +2,7 @@
  * NAME
  *	bench_budget - budget decisions per second, per store backend
  * SYNOPSIS
- *	bench_budget [-n N] [-d DIR] [-r redis://HOST:PORT/DB]
+ *	bench_budget [-n N] [-t THREADS] [-d DIR] [-r redis://HOST:PORT/DB]
  *	    [-b memory|lmdb|redis]...
  * DESCRIPTION
  *	Times N decisions against each store backend that was built: one
@@ -14,7 +14,12 @@
  *	senders rotate over SENDERS domains, so the store holds many keys.
  *	Prints one line per backend:
  *
- *	    lmdb: 123456 decisions/s (N=20000, budgets=7)
+ *	    lmdb: 123456 decisions/s (N=20000, budgets=7, threads=1)
+ *
+ *	With -t THREADS (default 1) the N decisions are shared by that many
+ *	threads on one store handle, as the milter's sessions share it (a
+ *	thread has its own Redis connection): one thread shows a backend's
+ *	round trip, several its throughput under the daemon's concurrency.
  *
  *	LMDB works in a fresh file in a temporary directory under DIR
  *	(default $TMPDIR or /tmp; its file system decides much of the
@@ -31,6 +36,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,8 +69,8 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: bench_budget [-n N] [-d DIR] [-r redis://HOST:PORT/DB] "
-	    "[-b memory|lmdb|redis]...\n");
+	    "usage: bench_budget [-n N] [-t THREADS] [-d DIR] "
+	    "[-r redis://HOST:PORT/DB] [-b memory|lmdb|redis]...\n");
 	return 64;
 }
 
@@ -95,41 +101,87 @@ budgets(void)
 	return set;
 }
 
-/* run - N decisions against an open store; decisions per second, or -1 */
-static double
-run(const struct pfl_budget_set *set, struct pfl_store *st, long n)
+#define MAX_THREADS 64
+
+/* One thread's share of the decisions. */
+struct part {
+	const struct pfl_budget_set *set;
+	struct pfl_store *st;
+	long first, n; /* decisions first .. first + n - 1 */
+	bool failed;
+	pthread_t tid;
+};
+
+/* decide - one part's decisions; sets failed */
+static void *
+decide(void *arg)
 {
 	static const char *const egress[] = { "192.0.2.25" };
+	struct part *p = arg;
 	struct pfl_budget_ticket *t = pfl_budget_ticket_new();
 	struct pfl_budget_subject subj = { 0 };
 	struct pfl_budget_verdict v;
 	char sender[64];
-	double t0 = now_s(), dt;
 	long i;
 
 	subj.egress = egress;
 	subj.negress = 1;
 	subj.rcpt_domain = "gmail.com";
 	subj.provider = PFL_PROV_GOOGLE;
-	for (i = 0; i < n; i++) {
+	for (i = p->first; i < p->first + p->n; i++) {
 		snprintf(sender, sizeof(sender), "user%ld@d%ld.example", i % 7,
 		    i % SENDERS);
 		subj.envelope_sender = sender;
-		if (pfl_budget_reserve(set, st, &subj, time(NULL), t, &v) !=
-		    PFL_BUDGET_ADMIT) {
+		if (pfl_budget_reserve(p->set, p->st, &subj, time(NULL), t,
+			&v) != PFL_BUDGET_ADMIT) {
 			fprintf(stderr, "bench_budget: decision %ld: %s%s\n", i,
 			    v.error, v.admitted ? "" : v.budget);
-			pfl_budget_ticket_free(&t);
-			return -1;
+			p->failed = true;
+			break;
 		}
 		pfl_budget_commit(t);
 	}
-	dt = now_s() - t0;
 	pfl_budget_ticket_free(&t);
+	return NULL;
+}
+
+/*
+ * run - n decisions against an open store over nthreads threads;
+ * decisions per second, or -1
+ */
+static double
+run(const struct pfl_budget_set *set, struct pfl_store *st, long n,
+    int nthreads)
+{
+	struct part parts[MAX_THREADS];
+	double t0 = now_s(), dt;
+	bool failed = false;
+	int i, started = 0;
+
+	for (i = 0; i < nthreads; i++) {
+		parts[i] = (struct part){ set, st, n * i / nthreads,
+			n * (i + 1) / nthreads - n * i / nthreads, false, 0 };
+		if (nthreads == 1)
+			decide(&parts[i]);
+		else if (pthread_create(&parts[i].tid, NULL, decide, &parts[i]))
+			parts[i].failed = true;
+		else
+			started++;
+	}
+	for (i = 0; i < nthreads; i++) {
+		if (nthreads > 1 && !parts[i].failed)
+			pthread_join(parts[i].tid, NULL);
+		failed = failed || parts[i].failed;
+	}
+	dt = now_s() - t0;
+	if (failed || (nthreads > 1 && started == 0))
+		return -1;
 	return dt > 0 ? (double)n / dt : 0;
 }
 
 /* bench - open spec, time it, print its line; false when it failed */
+static int nthreads = 1; /* -t */
+
 static bool
 bench(const char *name, const char *spec, const struct pfl_budget_set *set,
     long n)
@@ -143,12 +195,12 @@ bench(const char *name, const char *spec, const struct pfl_budget_set *set,
 		printf("%s: skipped (%s)\n", name, err);
 		return true;
 	}
-	rate = run(set, st, n);
+	rate = run(set, st, n, nthreads);
 	pfl_store_close(&st);
 	if (rate < 0)
 		return false;
-	printf("%s: %.0f decisions/s (N=%ld, budgets=%zu)\n", name, rate, n,
-	    pfl_budget_set_count(set));
+	printf("%s: %.0f decisions/s (N=%ld, budgets=%zu, threads=%d)\n", name,
+	    rate, n, pfl_budget_set_count(set), nthreads);
 	fflush(stdout);
 	return true;
 }
@@ -294,11 +346,16 @@ main(int argc, char **argv)
 	bool ok = true;
 	long n = 20000;
 
-	while ((c = getopt(argc, argv, "n:d:r:b:")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:d:r:b:")) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtol(optarg, &end, 10);
 			if (*end || n <= 0)
+				return usage();
+			break;
+		case 't':
+			nthreads = (int)strtol(optarg, &end, 10);
+			if (*end || nthreads <= 0 || nthreads > MAX_THREADS)
 				return usage();
 			break;
 		case 'd':
