@@ -32,7 +32,9 @@ start_postfix
 cat >"$T/hostile.py" <<'EOF'
 # hostile.py PORT CASE N - one hostile message (CASE) from hN@auth-pass.example
 # to bob@gmail.com in one SMTP session; prints the reply to the end of data
-import socket, sys
+import sys
+
+from rawsmtp import submit
 
 port, case, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 frm = "h%s@auth-pass.example" % n
@@ -92,43 +94,7 @@ def normal():
 
 
 msg = globals()[case]()
-s = socket.create_connection(("127.0.0.1", port), timeout=120)
-f = s.makefile("rb")
-
-
-def reply():
-    while True:
-        l = f.readline().decode("latin-1").rstrip("\r\n")
-        if len(l) < 4 or l[3] != "-":
-            return l
-
-
-def cmd(c):
-    s.sendall(c.encode() + b"\r\n")
-    return reply()
-
-
-reply()
-cmd("EHLO client.example")
-cmd("XCLIENT ADDR=192.0.2.77 LOGIN=alice")
-cmd("EHLO client.example")
-r = cmd("MAIL FROM:<%s>" % frm)
-if r.startswith("250"):
-    r = cmd("RCPT TO:<bob@gmail.com>")
-if r.startswith("250"):
-    r = cmd("DATA")
-if r.startswith("354"):
-    lines = msg.split(b"\r\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    out = b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines)
-    s.sendall(out + b".\r\n")
-    r = reply()
-print(r, flush=True)
-try:
-    cmd("QUIT")
-except OSError:
-    pass
+print(submit(port, b"<" + frm.encode() + b">", b"<bob@gmail.com>", msg), flush=True)
 EOF
 
 N=0
@@ -136,7 +102,7 @@ N=0
 # (the received copy, once delivered)
 hostile() {
 	N=$((N + 1))
-	REPLY=$(python3 "$T/hostile.py" "$SMTP_PORT" "$1" "$N" 2>&1)
+	REPLY=$(PYTHONPATH="$SRC/tests/e2e" python3 "$T/hostile.py" "$SMTP_PORT" "$1" "$N" 2>&1)
 	LINE='' MSG=''
 	wait_log "$MILTER_LOG" "preflight: action=.* from=<h$N@auth-pass\.example>" 30
 	LINE=$(milter_line "from=<h$N@auth-pass\.example>")

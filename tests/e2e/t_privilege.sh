@@ -144,7 +144,9 @@ stop_milter
 # bob@gmail.com, authenticated (XCLIENT), written byte by byte; prints the
 # reply to the end of data (or to the first refused command)
 cat >"$T/hostile.py" <<'PY'
-import socket, sys
+import sys
+
+from rawsmtp import submit
 
 port, case, n = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 frm = "p%s@auth-pass.example" % n
@@ -186,39 +188,7 @@ elif case == "envelope":
     # control bytes in the envelope sender
     env = "<\"p%s\x1b[31m\x01\x7f\"@auth-pass.example>" % n
     m = msg(b"<" + frm.encode() + b">", b"envelope", b"<env." + n.encode() + b"@auth-pass.example>")
-s = socket.create_connection(("127.0.0.1", port), timeout=120)
-f = s.makefile("rb")
-
-
-def reply():
-    while True:
-        l = f.readline().decode("latin-1").rstrip("\r\n")
-        if len(l) < 4 or l[3] != "-":
-            return l
-
-
-def cmd(c):
-    s.sendall(c + b"\r\n")
-    return reply()
-
-
-reply()
-cmd(b"EHLO client.example")
-cmd(b"XCLIENT ADDR=192.0.2.77 LOGIN=alice")
-cmd(b"EHLO client.example")
-r = cmd(b"MAIL FROM:" + env.encode())
-if r.startswith("250"):
-    r = cmd(b"RCPT TO:<bob@gmail.com>")
-if r.startswith("250"):
-    r = cmd(b"DATA")
-if r.startswith("354"):
-    s.sendall(m + b".\r\n")
-    r = reply()
-print(r, flush=True)
-try:
-    cmd(b"QUIT")
-except OSError:
-    pass
+print(submit(port, env.encode(), b"<bob@gmail.com>", m), flush=True)
 PY
 
 # hostile CASE - send one; sets REPLY, LINE (its decision line) and MSG
@@ -227,7 +197,7 @@ N=0 QUEUED=0
 hostile() {
 	local qid
 	N=$((N + 1))
-	REPLY=$(python3 "$T/hostile.py" "$SMTP_PORT" "$1" "$N" 2>&1)
+	REPLY=$(PYTHONPATH="$SRC/tests/e2e" python3 "$T/hostile.py" "$SMTP_PORT" "$1" "$N" 2>&1)
 	qid=$(printf '%s' "$REPLY" | sed -n 's/^250 2\.0\.0 Ok: queued as //p')
 	LINE='' MSG=''
 	[ -n "$qid" ] || return 0
