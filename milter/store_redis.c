@@ -4,7 +4,8 @@
  * DESCRIPTION
  *	A fleet of MTAs shares budgets through one Redis server. A key is
  *	one Redis hash, "pfl:{KEY}" (the hash tag keeps it in one Redis
- *	Cluster slot), with one field per bucket, "START:WIDTH" = count.
+ *	Cluster slot), with one field per bucket, "START:WIDTH" = count,
+ *	and the window's running sum ("sum", "win"; see below).
  *	Every window operation is one server-side Lua script (EVALSHA, EVAL
  *	when the server answers NOSCRIPT), so several milters sharing the
  *	server stay exact; it mirrors the bucket arithmetic of store.c. Every
@@ -58,157 +59,314 @@
 #define KEY_HEAD "pfl:{"
 
 /*
+ * The running sum. Summing every bucket of a window on each add would
+ * read the whole hash each time; instead the hash keeps two more
+ * fields: "sum", the sum of all its bucket fields, and "win" = "WIDTH
+ * NBUCKETS LO SCANNED", the window shape they were made for, the oldest
+ * bucket start there may be, and the bucket of the last full scan. An
+ * add of that shape reads "win", "sum" and the current bucket (HMGET),
+ * subtracts the buckets that fell out of the window since (found by
+ * their starts from LO on: as many as buckets went by, not as many as
+ * the hash holds) and writes the current bucket and "sum" back (HSET),
+ * "win" too when LO moved. The two fields are written only when every
+ * bucket has that width and starts on a multiple of it; otherwise
+ * (another shape, a hash an older preflight wrote, junk) the add reads
+ * the whole hash as before and makes them anew. The same full scan
+ * comes at least once per window, when more buckets went by than the
+ * window holds or than 64, and when the sum would go below zero, so a
+ * sum gone wrong (an older preflight's release during an upgrade leaves
+ * it high) heals within a window. An older preflight's add drops both
+ * fields, as any field that is no bucket. When no bucket is left, they
+ * go too, so an emptied key still disappears.
+ *
+ * The functions both scripts share. A key's state (st) is what open
+ * read: inc true with sum, lo and rs (as in "sum" and "win"), n the
+ * current bucket's count (field cf) and had whether it was there; else
+ * c, the whole hash as field = {end, count, start, width} ({0, 0} for
+ * junk). dels are the fields to drop, adds (full) the adds to write.
+ * Counts and starts are written with string.format('%d'): Lua's own
+ * conversion of a number is slower, and inexact above 10^14.
+ */
+#define LUA_COMMON                                                             \
+	"local SUM, WIN = 'sum', 'win'\n"                                      \
+	"local function each(cmd, key, list)\n"                                \
+	"  local out = {}\n"                                                   \
+	"  for i = 1, #list, 200 do\n"                                         \
+	"    local r = redis.call(cmd, key, unpack(list, i, "                  \
+	"math.min(i + 199, #list)))\n"                                         \
+	"    if type(r) == 'table' then\n"                                     \
+	"      for _, v in ipairs(r) do out[#out + 1] = v end\n"               \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"  return out\n"                                                       \
+	"end\n"                                                                \
+	"local function full(st)\n"                                            \
+	"  local h, c = redis.call('HGETALL', st.key), {}\n"                   \
+	"  for i = 1, #h, 2 do\n"                                              \
+	"    local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"            \
+	"    local n = tonumber(h[i + 1])\n"                                   \
+	"    if s and n and n > 0 then\n"                                      \
+	"      s, w = tonumber(s), tonumber(w)\n"                              \
+	"      c[h[i]] = {s + w, n, s, w}\n"                                   \
+	"    elseif h[i] ~= SUM and h[i] ~= WIN then\n"                        \
+	"      c[h[i]] = {0, 0}\n"                                             \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"  st.inc, st.c, st.dels, st.adds = false, c, {}, {}\n"                \
+	"  return st\n"                                                        \
+	"end\n"                                                                \
+	"local function open(key, now, b, nb, uniform)\n"                      \
+	"  local cur = now - now % b\n"                                        \
+	"  local cf = string.format('%d:%d', cur, b)\n"                        \
+	"  local r = redis.pcall('HMGET', key, WIN, SUM, cf)\n"                \
+	"  if r.err then return nil, r.err end\n"                              \
+	"  local st = {key = key, b = b, nb = nb, cur = cur, cf = cf,\n"       \
+	"    lower = cur - b * nb, uniform = uniform, meta = r[1] or r[2],\n"  \
+	"    inc = false, dels = {}, n = tonumber(r[3]) or 0, had = r[3],\n"   \
+	"    added = false, moved = false, sum = 0, lo = 0, rs = 0}\n"         \
+	"  local pre, lo, rs, sum = string.format('%d %d ', b, nb)\n"          \
+	"  if uniform and r[1] and string.sub(r[1], 1, #pre) == pre then\n"    \
+	"    lo, rs = string.match(r[1], '^(%-?%d+) (%-?%d+)$', #pre + 1)\n"   \
+	"    sum = tonumber(r[2])\n"                                           \
+	"  end\n"                                                              \
+	"  if not (lo and sum) then return full(st) end\n"                     \
+	"  lo, rs = tonumber(lo), tonumber(rs)\n"                              \
+	"  local last = st.lower - b\n"                                        \
+	"  if cur >= rs + b * nb or (last - lo) / b >= math.min(nb, 64) "      \
+	"then\n"                                                               \
+	"    return full(st)\n"                                                \
+	"  end\n"                                                              \
+	"  if last >= lo then\n"                                               \
+	"    local gone = {}\n"                                                \
+	"    for s = lo, last, b do\n"                                         \
+	"      gone[#gone + 1] = string.format('%d:%d', s, b)\n"               \
+	"    end\n"                                                            \
+	"    local v = each('HMGET', key, gone)\n"                             \
+	"    for i = 1, #gone do\n"                                            \
+	"      if v[i] then\n"                                                 \
+	"        sum = sum - (tonumber(v[i]) or 0)\n"                          \
+	"        st.dels[#st.dels + 1] = gone[i]\n"                            \
+	"      end\n"                                                          \
+	"    end\n"                                                            \
+	"    if sum < 0 then return full(st) end\n"                            \
+	"    lo, st.moved = st.lower, true\n"                                  \
+	"  end\n"                                                              \
+	"  st.inc, st.sum, st.lo, st.rs = true, sum, lo, rs\n"                 \
+	"  return st\n"                                                        \
+	"end\n"                                                                \
+	"local function nextfree(st, lower, sum, n, limit, b, span)\n"         \
+	"  local live, left, t = {}, sum, 0\n"                                 \
+	"  if st.inc then\n"                                                   \
+	"    local h = redis.call('HGETALL', st.key)\n"                        \
+	"    if not st.had and st.n > 0 then\n"                                \
+	"      live[1] = {st.cur + st.b, st.n}\n"                              \
+	"    end\n"                                                            \
+	"    for i = 1, #h, 2 do\n"                                            \
+	"      local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"          \
+	"      local c = tonumber(h[i + 1])\n"                                 \
+	"      if h[i] == st.cf then c = st.n end\n"                           \
+	"      if s and c and c > 0 and s + w > lower then\n"                  \
+	"        live[#live + 1] = {s + w, c}\n"                               \
+	"      end\n"                                                          \
+	"    end\n"                                                            \
+	"  else\n"                                                             \
+	"    for _, v in pairs(st.c) do live[#live + 1] = v end\n"             \
+	"  end\n"                                                              \
+	"  table.sort(live, function(x, y) return x[1] < y[1] end)\n"          \
+	"  for _, v in ipairs(live) do\n"                                      \
+	"    left = left - v[2]\n"                                             \
+	"    t = v[1] + span\n"                                                \
+	"    t = t + (b - t % b) % b\n"                                        \
+	"    if left <= limit - n then break end\n"                            \
+	"  end\n"                                                              \
+	"  return t\n"                                                         \
+	"end\n"                                                                \
+	"local function decide(st, now, b, nb, n, limit)\n"                    \
+	"  local span, cur = b * nb, now - now % b\n"                          \
+	"  local lower, sum = cur - span, 0\n"                                 \
+	"  if st.inc then\n"                                                   \
+	"    sum = st.sum\n"                                                   \
+	"  else\n"                                                             \
+	"    for f, v in pairs(st.c) do\n"                                     \
+	"      if v[2] > 0 and v[1] > lower then\n"                            \
+	"        sum = sum + v[2]\n"                                           \
+	"      else\n"                                                         \
+	"        st.c[f] = nil\n"                                              \
+	"        st.dels[#st.dels + 1] = f\n"                                  \
+	"      end\n"                                                          \
+	"    end\n"                                                            \
+	"  end\n"                                                              \
+	"  if n > limit or sum > limit - n then\n"                             \
+	"    local t = 0\n"                                                    \
+	"    if n <= limit then\n"                                             \
+	"      t = nextfree(st, lower, sum, n, limit, b, span)\n"              \
+	"    end\n"                                                            \
+	"    return false, sum, cur, t\n"                                      \
+	"  end\n"                                                              \
+	"  if n > 0 and st.inc then\n"                                         \
+	"    st.added, st.n, st.sum = true, st.n + n, sum + n\n"               \
+	"    if cur < st.lo then st.lo, st.moved = cur, true end\n"            \
+	"  elseif n > 0 then\n"                                                \
+	"    local f = cur .. ':' .. b\n"                                      \
+	"    local v = st.c[f]\n"                                              \
+	"    if v then v[2] = v[2] + n else st.c[f] = {cur + b, n, cur, b} "   \
+	"end\n"                                                                \
+	"    st.adds[#st.adds + 1] = {f, n, span + b, not v}\n"                \
+	"  end\n"                                                              \
+	"  return true, sum, cur, 0\n"                                         \
+	"end\n"                                                                \
+	"local function int(x) return string.format('%d', x) end\n"            \
+	"local function wintext(st, lo, rs)\n"                                 \
+	"  return string.format('%d %d %d %d', st.b, st.nb, lo, rs)\n"         \
+	"end\n"                                                                \
+	"local function commit_inc(st, ttl)\n"                                 \
+	"  local key = st.key\n"                                               \
+	"  if st.sum <= 0 then\n"                                              \
+	"    redis.call('HDEL', key, SUM, WIN)\n"                              \
+	"  elseif st.added and st.moved then\n"                                \
+	"    redis.call('HSET', key, st.cf, int(st.n), SUM, int(st.sum), "     \
+	"WIN,\n"                                                               \
+	"      wintext(st, st.lo, st.rs))\n"                                   \
+	"  elseif st.added then\n"                                             \
+	"    redis.call('HSET', key, st.cf, int(st.n), SUM, int(st.sum))\n"    \
+	"  elseif st.moved then\n"                                             \
+	"    redis.call('HSET', key, SUM, int(st.sum), WIN, wintext(st, "      \
+	"st.lo, st.rs))\n"                                                     \
+	"  end\n"                                                              \
+	"  if ttl and st.added and not st.had then\n"                          \
+	"    redis.call('EXPIRE', key, st.b * (st.nb + 1))\n"                  \
+	"  end\n"                                                              \
+	"end\n"                                                                \
+	"local function commit(st, ttl)\n"                                     \
+	"  if #st.dels > 0 then each('HDEL', st.key, st.dels) end\n"           \
+	"  if st.inc then return commit_inc(st, ttl) end\n"                    \
+	"  local sum, lo, ok = 0, nil, st.uniform\n"                           \
+	"  for _, v in pairs(st.c) do\n"                                       \
+	"    if v[4] ~= st.b or v[3] % st.b ~= 0 then ok = false break "       \
+	"end\n"                                                                \
+	"    sum = sum + v[2]\n"                                               \
+	"    if not lo or v[3] < lo then lo = v[3] end\n"                      \
+	"  end\n"                                                              \
+	"  if ok and lo then\n"                                                \
+	"    local set = {'HSET', st.key, SUM, int(sum), WIN, wintext(st, "    \
+	"lo, "                                                                 \
+	"st.cur)}\n"                                                           \
+	"    for _, a in ipairs(st.adds) do\n"                                 \
+	"      set[#set + 1], set[#set + 2] = a[1], int(st.c[a[1]][2])\n"      \
+	"    end\n"                                                            \
+	"    redis.call(unpack(set))\n"                                        \
+	"  else\n"                                                             \
+	"    for _, a in ipairs(st.adds) do\n"                                 \
+	"      redis.call('HINCRBY', st.key, a[1], a[2])\n"                    \
+	"    end\n"                                                            \
+	"    if st.meta then redis.call('HDEL', st.key, SUM, WIN) end\n"       \
+	"  end\n"                                                              \
+	"  local keep\n"                                                       \
+	"  for _, a in ipairs(st.adds) do\n"                                   \
+	"    if a[4] then keep = a[3] end\n"                                   \
+	"  end\n"                                                              \
+	"  if keep and ttl then redis.call('EXPIRE', st.key, keep) end\n"      \
+	"end\n"
+
+/*
  * The window script. KEYS[1] the hash; ARGV: mode (add, total,
  * release), time (now, or the bucket for release), bucket width, number
  * of buckets, n, limit. Returns {admitted, total, bucket, next_free,
- * live buckets}, or an error when the key is not a hash (a value).
- * Counts stay below 2^53, so the sums in doubles are exact; n goes to
- * HINCRBY as the caller's decimal string.
+ * live}, live non-zero when a bucket counts, or an error when the key
+ * is not a hash (a value). An add drops the buckets out of the window
+ * and sets the key's TTL to the window plus one bucket, admitted or
+ * not. A release takes n from its bucket (dropped at zero) and from
+ * "sum". Counts stay below 2^53, so the sums in doubles are exact; n
+ * goes to HINCRBY as the caller's decimal string.
  */
-static const char script[] =
+static const char script[] = LUA_COMMON
     "local key, mode = KEYS[1], ARGV[1]\n"
-    "local ty = redis.call('TYPE', key).ok\n"
-    "if ty ~= 'none' and ty ~= 'hash' then\n"
-    "  return redis.error_reply('key holds a value, not a window')\n"
-    "end\n"
-    "local t, b = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local span = b * tonumber(ARGV[4])\n"
+    "local t, b, nb = tonumber(ARGV[2]), tonumber(ARGV[3]), "
+    "tonumber(ARGV[4])\n"
     "local n, limit = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local function refuse(e)\n"
+    "  if string.find(e, '^WRONGTYPE') then\n"
+    "    return redis.error_reply('key holds a value, not a window')\n"
+    "  end\n"
+    "  return redis.error_reply(e)\n"
+    "end\n"
     "if mode == 'release' then\n"
-    "  local f = string.format('%d:%d', t, b)\n"
-    "  if redis.call('HEXISTS', key, f) == 1 and\n"
-    "      redis.call('HINCRBY', key, f, '-' .. ARGV[5]) <= 0 then\n"
-    "    redis.call('HDEL', key, f)\n"
+    "  local f = ARGV[2] .. ':' .. ARGV[3]\n"
+    "  local r = redis.pcall('HMGET', key, f, SUM)\n"
+    "  if r.err then return refuse(r.err) end\n"
+    "  if not r[1] then return {0, 0, 0, 0, 0} end\n"
+    "  local left = redis.call('HINCRBY', key, f, '-' .. ARGV[5])\n"
+    "  if left <= 0 then redis.call('HDEL', key, f) end\n"
+    "  local sum = tonumber(r[2])\n"
+    "  if sum then\n"
+    "    sum = sum - (left > 0 and n or tonumber(r[1]))\n"
+    "    if sum > 0 then redis.call('HSET', key, SUM, int(sum))\n"
+    "    else redis.call('HDEL', key, SUM, WIN) end\n"
     "  end\n"
     "  return {0, 0, 0, 0, 0}\n"
     "end\n"
-    "local cur = t - t % b\n"
-    "local lower = cur - span\n"
-    "local h = redis.call('HGETALL', key)\n"
-    "local total, live = 0, {}\n"
-    "for i = 1, #h, 2 do\n"
-    "  local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"
-    "  local c = tonumber(h[i + 1])\n"
-    "  local e = s and tonumber(s) + tonumber(w)\n"
-    "  if e and c and c > 0 and e > lower then\n"
-    "    total = total + c\n"
-    "    live[#live + 1] = {e, c}\n"
-    "  elseif mode == 'add' then\n"
-    "    redis.call('HDEL', key, h[i])\n"
+    "local st, e = open(key, t, b, nb, true)\n"
+    "if not st then return refuse(e) end\n"
+    "if mode ~= 'add' then\n"
+    "  local sum, live = 0, 0\n"
+    "  if st.inc then\n"
+    "    sum, live = st.sum, st.sum\n"
+    "  else\n"
+    "    for _, v in pairs(st.c) do\n"
+    "      if v[2] > 0 and v[1] > st.lower then\n"
+    "        sum, live = sum + v[2], live + 1\n"
+    "      end\n"
+    "    end\n"
     "  end\n"
+    "  return {0, sum, st.cur, 0, live}\n"
     "end\n"
-    "if mode ~= 'add' then return {0, total, cur, 0, #live} end\n"
-    "local ok, nextfree = 0, 0\n"
-    "if n <= limit and total <= limit - n then\n"
-    "  ok = 1\n"
-    "  if n > 0 then\n"
-    "    redis.call('HINCRBY', key, string.format('%d:%d', cur, b), "
-    "ARGV[5])\n"
-    "  end\n"
-    "elseif n <= limit then\n"
-    "  table.sort(live, function(x, y) return x[1] < y[1] end)\n"
-    "  local left = total\n"
-    "  for _, v in ipairs(live) do\n"
-    "    left = left - v[2]\n"
-    "    nextfree = v[1] + span\n"
-    "    nextfree = nextfree + (b - nextfree % b) % b\n"
-    "    if left <= limit - n then break end\n"
-    "  end\n"
-    "end\n"
-    "redis.call('EXPIRE', key, span + b)\n"
-    "return {ok, total, cur, nextfree, #live}\n";
+    "local ok, sum, cur, nextfree = decide(st, t, b, nb, n, limit)\n"
+    "commit(st, false)\n"
+    "redis.call('EXPIRE', key, b * nb + b)\n"
+    "return {ok and 1 or 0, sum, cur, nextfree, 1}\n";
 
 /*
  * The batch script: the window adds of several keys, all or none.
  * KEYS[1..N] the hashes; ARGV[1] now, then per key its bucket width,
- * number of buckets, n and limit. The first pass reads each hash once
- * into a table and does the adds there, in order, as the window script
- * would (a key named twice sees its earlier add; buckets out of a
- * window, and fields that are no bucket, go); the first op that refuses
- * or finds a value ends the script before anything was written. Only
- * when all admit, the second pass writes, op by op, what the window
- * script would have written, but for the TTL: it is set only by an add
- * that starts a bucket (HINCRBY answers n), which is enough, as a key
- * needs to live until its newest bucket ages out, and saves a call per
- * add. Returns {0, N, total, bucket per op...}, {1, index, total,
- * bucket, next_free} when op index (from 0) refused, or {2, index} when
- * its key holds a value (HGETALL answers WRONGTYPE).
+ * number of buckets, n and limit. The first pass reads each key once
+ * (open) and does the adds in its state, in order, as the window script
+ * would (a key named twice sees its earlier add; a key named with two
+ * window shapes is read whole); the first op that refuses or finds a
+ * value ends the script before anything was written. Only when all
+ * admit, the second pass writes, key by key, what the window script
+ * would have written, but for the TTL: it is set only by an add that
+ * starts a bucket, which is enough, as a key needs to live until its
+ * newest bucket ages out, and saves a call per add. Returns {0, N,
+ * total, bucket per op...}, {1, index, total, bucket, next_free} when
+ * op index (from 0) refused, or {2, index} when its key holds a value
+ * (HMGET answers WRONGTYPE).
  */
-static const char many_script[] =
-    "local now, cache = tonumber(ARGV[1]), {}\n"
-    "local field, total, bucket, dels = {}, {}, {}, {}\n"
-    "local function load(key)\n"
-    "  local c, h = {}, redis.pcall('HGETALL', key)\n"
-    "  if h.err then return nil, h.err end\n"
-    "  for i = 1, #h, 2 do\n"
-    "    local s, w = string.match(h[i], '^(%-?%d+):(%d+)$')\n"
-    "    local n = tonumber(h[i + 1])\n"
-    "    if s and n and n > 0 then\n"
-    "      c[h[i]] = {tonumber(s) + tonumber(w), n}\n"
-    "    else\n"
-    "      c[h[i]] = {0, 0}\n"
-    "    end\n"
-    "  end\n"
-    "  return c\n"
-    "end\n"
-    "local function nextfree(c, sum, n, limit, b, span)\n"
-    "  local live, left, t = {}, sum, 0\n"
-    "  for _, v in pairs(c) do live[#live + 1] = v end\n"
-    "  table.sort(live, function(x, y) return x[1] < y[1] end)\n"
-    "  for _, v in ipairs(live) do\n"
-    "    left = left - v[2]\n"
-    "    t = v[1] + span\n"
-    "    t = t + (b - t % b) % b\n"
-    "    if left <= limit - n then break end\n"
-    "  end\n"
-    "  return t\n"
-    "end\n"
+static const char many_script[] = LUA_COMMON
+    "local now, shape, state, order = tonumber(ARGV[1]), {}, {}, {}\n"
     "for i = 1, #KEYS do\n"
-    "  local key, j = KEYS[i], 4 * i - 2\n"
-    "  local b, nb = tonumber(ARGV[j]), tonumber(ARGV[j + 1])\n"
-    "  local n, limit = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])\n"
-    "  local c = cache[key]\n"
-    "  if not c then\n"
-    "    local e\n"
-    "    c, e = load(key)\n"
-    "    if not c and string.find(e, '^WRONGTYPE') then return {2, i - 1} end\n"
-    "    if not c then return redis.error_reply(e) end\n"
-    "    cache[key] = c\n"
-    "  end\n"
-    "  local span, cur = b * nb, now - now % b\n"
-    "  local lower, sum = cur - span, 0\n"
-    "  for f, v in pairs(c) do\n"
-    "    if v[2] > 0 and v[1] > lower then\n"
-    "      sum = sum + v[2]\n"
-    "    else\n"
-    "      c[f] = nil\n"
-    "      dels[i] = dels[i] or {}\n"
-    "      dels[i][#dels[i] + 1] = f\n"
-    "    end\n"
-    "  end\n"
-    "  if n > limit or sum > limit - n then\n"
-    "    local t = 0\n"
-    "    if n <= limit then t = nextfree(c, sum, n, limit, b, span) end\n"
-    "    return {1, i - 1, sum, cur, t}\n"
-    "  end\n"
-    "  local f = string.format('%d:%d', cur, b)\n"
-    "  if n > 0 then\n"
-    "    if c[f] then c[f][2] = c[f][2] + n else c[f] = {cur + b, n} end\n"
-    "  end\n"
-    "  field[i], total[i], bucket[i] = f, sum, cur\n"
+    "  local k, s = KEYS[i], ARGV[4 * i - 2] .. ':' .. ARGV[4 * i - 1]\n"
+    "  if shape[k] == nil then shape[k] = s\n"
+    "  elseif shape[k] ~= s then shape[k] = false end\n"
     "end\n"
     "local out = {0, #KEYS}\n"
     "for i = 1, #KEYS do\n"
     "  local key, j = KEYS[i], 4 * i - 2\n"
-    "  local n = tonumber(ARGV[j + 2])\n"
-    "  for _, f in ipairs(dels[i] or {}) do redis.call('HDEL', key, f) end\n"
-    "  if n > 0 and redis.call('HINCRBY', key, field[i], ARGV[j + 2]) == n "
-    "then\n"
-    "    redis.call('EXPIRE', key, tonumber(ARGV[j]) * (tonumber(ARGV[j + 1]) "
-    "+ 1))\n"
-    "  end\n"
-    "  out[2 * i + 1], out[2 * i + 2] = total[i], bucket[i]\n"
+    "  local b, nb = tonumber(ARGV[j]), tonumber(ARGV[j + 1])\n"
+    "  local n, limit = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])\n"
+    "  local st = state[key]\n"
+    "  if not st then\n"
+    "    local e\n"
+    "    st, e = open(key, now, b, nb, shape[key] ~= false)\n"
+    "    if not st and string.find(e, '^WRONGTYPE') then return {2, i - 1} "
     "end\n"
+    "    if not st then return redis.error_reply(e) end\n"
+    "    state[key], order[#order + 1] = st, st\n"
+    "  end\n"
+    "  local ok, sum, cur, t = decide(st, now, b, nb, n, limit)\n"
+    "  if not ok then return {1, i - 1, sum, cur, t} end\n"
+    "  out[2 * i + 1], out[2 * i + 2] = sum, cur\n"
+    "end\n"
+    "for _, st in ipairs(order) do commit(st, true) end\n"
     "return out\n";
 
 /* The scripts a connection loads; a request names one by its index. */
@@ -232,6 +390,7 @@ struct conn {
 	redisContext *c;        /* NULL: connect at the next call */
 	pid_t pid;              /* the process that made it */
 	char sha[NSCRIPTS][41]; /* the scripts' SHA1 as the server said */
+	struct timeval tv;      /* the socket timeout set on c (0: none) */
 	struct store_redis *owner;
 	struct conn *prev, *next;
 };
@@ -452,6 +611,22 @@ release_sigpipe(const sigset_t *old, bool was_pending)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/*
+ * set_timeout - the socket timeout of cn's next command; a call mostly
+ * begins with the same whole milliseconds left as the one before, so
+ * the two setsockopt calls are made only when they change it
+ */
+static bool
+set_timeout(struct conn *cn, const struct timeval *tv)
+{
+	if (tv->tv_sec == cn->tv.tv_sec && tv->tv_usec == cn->tv.tv_usec)
+		return true;
+	if (redisSetTimeout(cn->c, *tv) != 0)
+		return false;
+	cn->tv = *tv;
+	return true;
+}
+
 /* send_argv - one command and its reply; NULL with the reason in err */
 static redisReply *
 send_argv(struct store_redis *sr, struct conn *cn, int64_t deadline, int argc,
@@ -465,7 +640,7 @@ send_argv(struct store_redis *sr, struct conn *cn, int64_t deadline, int argc,
 	int saved;
 
 	*timeout_r = true;
-	if (!time_left(deadline, &tv) || redisSetTimeout(cn->c, tv) != 0) {
+	if (!time_left(deadline, &tv) || !set_timeout(cn, &tv)) {
 		pfl_store_error(err, errlen, "redis %s: timed out", sr->name);
 		return NULL;
 	}
@@ -565,6 +740,7 @@ connect_to(struct store_redis *sr, struct conn *cn, int64_t deadline, char *err,
 		pfl_store_error(err, errlen, "redis %s: timed out", sr->name);
 		return false;
 	}
+	cn->tv = (struct timeval){ 0, 0 }; /* a new socket: none set yet */
 	cn->c = redisConnectWithTimeout(sr->host, sr->port, tv);
 	if (cn->c == NULL || cn->c->err != 0)
 		pfl_store_error(err, errlen, "redis %s: connect: %s", sr->name,
@@ -718,7 +894,8 @@ struct script_args {
 
 /*
  * run_script - the window script in mode on key; out gets its five
- * numbers (admitted, total, bucket, next_free, live buckets).
+ * numbers (admitted, total, bucket, next_free, live: non-zero when a
+ * bucket counts).
  */
 static enum pfl_store_status
 run_script(struct store_redis *sr, const char *mode, const char *key,

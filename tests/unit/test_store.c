@@ -2105,6 +2105,400 @@ test_redis_layout(void **state)
 	assert_true(buf[0] == ':' && atoi(buf + 1) > 60 && atoi(buf + 1) <= 70);
 }
 
+/* --- Redis: the running sum --------------------------------------------------- */
+
+/* hget - a field of a window's hash as a number; -1 when there is none */
+static long long
+hget(const char *key, const char *field)
+{
+	char cmd[256], buf[256];
+
+	snprintf(cmd, sizeof(cmd), "HGET pfl:{%s} %s", key, field);
+	assert_true(raw(fx.redis_port, cmd, buf, sizeof(buf)));
+	if (strncmp(buf, "$-1", 3) == 0)
+		return -1;
+	assert_true(buf[0] == '$' && strstr(buf, "\r\n") != NULL);
+	return atoll(strstr(buf, "\r\n") + 2);
+}
+
+/* command - an inline command that must answer as want (its start) */
+static void
+command(const char *cmd, const char *want)
+{
+	char buf[256];
+
+	assert_true(raw(fx.redis_port, cmd, buf, sizeof(buf)));
+	if (strncmp(buf, want, strlen(want)) != 0)
+		fail_msg("%s: %s, not %s", cmd, buf, want);
+}
+
+/* gone - the key's hash is no more */
+static void
+gone(const char *key)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "EXISTS pfl:{%s}", key);
+	command(cmd, ":0");
+}
+
+static void
+test_redis_running_sum(void **state)
+{
+	char spec[128];
+	struct pfl_window_op one;
+	struct pfl_window_result r;
+	struct pfl_store *st;
+
+	(void)state;
+	need_redis();
+	spec_for("redis", spec, sizeof(spec));
+	st = open_spec(spec);
+	/* a window of 6 buckets of 10 s: the sum follows every add */
+	assert_int_equal(add(st, "rs/a", 10, 6, 1000, 2, 100).total, 0);
+	assert_int_equal(add(st, "rs/a", 10, 6, 1015, 3, 100).total, 2);
+	assert_int_equal(add(st, "rs/a", 10, 6, 1031, 1, 100).total, 5);
+	assert_int_equal(hget("rs/a", "sum"), 6);
+	/* at 1075 the bucket of 1000 is out: subtracted and dropped */
+	assert_int_equal(add(st, "rs/a", 10, 6, 1075, 1, 100).total, 4);
+	assert_int_equal(hget("rs/a", "sum"), 5);
+	assert_int_equal(hget("rs/a", "1000:10"), -1);
+	assert_int_equal(hget("rs/a", "1010:10"), 3);
+	/* two buckets went by at once (1010 and the empty 1020) */
+	assert_int_equal(add(st, "rs/a", 10, 6, 1095, 1, 100).total, 2);
+	assert_int_equal(hget("rs/a", "sum"), 3);
+	assert_int_equal(hget("rs/a", "1010:10"), -1);
+	assert_int_equal(total(st, "rs/a", 10, 6, 1099), 3);
+	/* a total does not write: the bucket of 1030 stays until an add */
+	assert_int_equal(total(st, "rs/a", 10, 6, 1100), 2);
+	assert_int_equal(hget("rs/a", "1030:10"), 1);
+	assert_int_equal(hget("rs/a", "sum"), 3);
+	/* a refusal counts with the sum and finds the next free slot */
+	r = add(st, "rs/a", 10, 6, 1100, 2, 3);
+	assert_false(r.admitted);
+	assert_int_equal(r.total, 2);
+	assert_int_equal(r.next_free, 1140);
+	assert_int_equal(hget("rs/a", "sum"), 2);
+	assert_int_equal(hget("rs/a", "1030:10"), -1);
+	/* past the whole window: nothing counts, the sum starts over */
+	assert_int_equal(add(st, "rs/a", 10, 6, 1200, 1, 100).total, 0);
+	assert_int_equal(hget("rs/a", "sum"), 1);
+	assert_int_equal(hget("rs/a", "1090:10"), -1);
+	assert_int_equal(total(st, "rs/a", 10, 6, 1200), 1);
+	assert_int_equal(total(st, "rs/a", 10, 6, 1300), -1);
+	/* an add of nothing once every bucket aged out: the key is gone */
+	assert_true(add(st, "rs/a", 10, 6, 1300, 0, 100).admitted);
+	gone("rs/a");
+	/* the same through batches */
+	one = op("rs/b", 10, 6, 2, 100);
+	assert_int_equal(many(st, &one, 1, 1000, &r), 1);
+	one.n = 1;
+	assert_int_equal(many(st, &one, 1, 1065, &r), 1);
+	assert_int_equal(r.total, 2);
+	assert_int_equal(many(st, &one, 1, 1070, &r), 1);
+	assert_int_equal(r.total, 1);
+	assert_int_equal(hget("rs/b", "sum"), 2);
+	assert_int_equal(hget("rs/b", "1000:10"), -1);
+	pfl_store_close(&st);
+}
+
+static void
+test_redis_running_sum_undo(void **state)
+{
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[3];
+	char spec[128];
+	struct pfl_store *st;
+
+	(void)state;
+	need_redis();
+	spec_for("redis", spec, sizeof(spec));
+	st = open_spec(spec);
+	assert_true(add(st, "undo/a", 10, 6, 1000, 3, 100).admitted);
+	assert_true(add(st, "undo/a", 10, 6, 1012, 2, 100).admitted);
+	assert_int_equal(hget("undo/a", "sum"), 5);
+	/* a release takes from its bucket and from the sum */
+	release(st, "undo/a", 10, 6, 1000, 2);
+	assert_int_equal(hget("undo/a", "sum"), 3);
+	assert_int_equal(hget("undo/a", "1000:10"), 1);
+	assert_int_equal(total(st, "undo/a", 10, 6, 1012), 3);
+	/* more than the bucket holds: the bucket goes, the sum by its count */
+	release(st, "undo/a", 10, 6, 1000, 5);
+	assert_int_equal(hget("undo/a", "1000:10"), -1);
+	assert_int_equal(hget("undo/a", "sum"), 2);
+	/* a bucket that is no more, or never was: nothing changes */
+	release(st, "undo/a", 10, 6, 1000, 1);
+	release(st, "undo/a", 10, 6, 990, 1);
+	assert_int_equal(hget("undo/a", "sum"), 2);
+	assert_int_equal(add(st, "undo/a", 10, 6, 1013, 1, 100).total, 2);
+	assert_int_equal(hget("undo/a", "sum"), 3);
+	/* the last unit released: the key is gone, sum and all */
+	release(st, "undo/a", 10, 6, 1010, 3);
+	gone("undo/a");
+	assert_int_equal(total(st, "undo/a", 10, 6, 1013), -1);
+	assert_int_equal(add(st, "undo/a", 10, 6, 1013, 1, 1).total, 0);
+	assert_int_equal(hget("undo/a", "sum"), 1);
+	/* a batch that refuses changes no sum, though a key came twice */
+	assert_true(add(st, "undo/b", 10, 6, 1000, 4, 5).admitted);
+	ops[0] = op("undo/a", 10, 6, 2, 100);
+	ops[1] = op("undo/a", 10, 6, 2, 100);
+	ops[2] = op("undo/b", 10, 6, 2, 5);
+	assert_int_equal(many(st, ops, 3, 1020, res), 2);
+	assert_int_equal(res[2].total, 4);
+	assert_int_equal(res[2].next_free, 1070);
+	assert_int_equal(hget("undo/a", "sum"), 1);
+	assert_int_equal(hget("undo/b", "sum"), 4);
+	/* one that admits counts both adds of the key */
+	ops[2] = op("undo/b", 10, 6, 1, 5);
+	assert_int_equal(many(st, ops, 3, 1020, res), 3);
+	assert_int_equal(res[1].total, 3);
+	assert_int_equal(hget("undo/a", "sum"), 5);
+	assert_int_equal(hget("undo/a", "1020:10"), 4);
+	assert_int_equal(hget("undo/b", "sum"), 5);
+	/* and its undo, as the budgets do it, newest first */
+	release(st, "undo/b", 10, 6, res[2].bucket, 1);
+	release(st, "undo/a", 10, 6, res[1].bucket, 2);
+	release(st, "undo/a", 10, 6, res[0].bucket, 2);
+	assert_int_equal(hget("undo/a", "sum"), 1);
+	assert_int_equal(hget("undo/b", "sum"), 4);
+	assert_int_equal(total(st, "undo/a", 10, 6, 1020), 1);
+	pfl_store_close(&st);
+}
+
+static void
+test_redis_running_sum_upgrade(void **state)
+{
+	char spec[128];
+	struct pfl_store *st;
+
+	(void)state;
+	need_redis();
+	/* hashes as an older preflight left them: buckets, no sum */
+	command("HSET pfl:{up/a} 940:10 4 1000:10 2 1010:10 3", ":3");
+	command("HSET pfl:{up/b} 1000:10 2 1000:60 1 junk x", ":3");
+	spec_for("redis", spec, sizeof(spec));
+	st = open_spec(spec);
+	/* read whole once: the expired bucket goes, the sum is made */
+	assert_int_equal(total(st, "up/a", 10, 6, 1015), 5);
+	assert_int_equal(hget("up/a", "sum"), -1);
+	assert_int_equal(add(st, "up/a", 10, 6, 1015, 1, 100).total, 5);
+	assert_int_equal(hget("up/a", "940:10"), -1);
+	assert_int_equal(hget("up/a", "sum"), 6);
+	assert_int_equal(add(st, "up/a", 10, 6, 1025, 1, 100).total, 6);
+	assert_int_equal(add(st, "up/a", 10, 6, 1075, 1, 100).total, 5);
+	assert_int_equal(hget("up/a", "sum"), 6);
+	/* a bucket of another width counts, but no sum while it is there */
+	assert_int_equal(add(st, "up/b", 10, 6, 1015, 1, 100).total, 3);
+	assert_int_equal(hget("up/b", "sum"), -1);
+	assert_int_equal(hget("up/b", "junk"), -1);
+	assert_int_equal(add(st, "up/b", 10, 6, 1075, 1, 100).total, 2);
+	assert_int_equal(hget("up/b", "sum"), -1);
+	/* once it aged out (its end 1060 is the lower edge at 1120) */
+	assert_int_equal(add(st, "up/b", 10, 6, 1120, 1, 100).total, 1);
+	assert_int_equal(hget("up/b", "1000:60"), -1);
+	assert_int_equal(hget("up/b", "sum"), 2);
+	/* a new window shape on the key: read whole, the sum made anew */
+	assert_int_equal(add(st, "up/b", 60, 2, 1130, 1, 100).total, 2);
+	assert_int_equal(hget("up/b", "sum"), -1);
+	assert_int_equal(add(st, "up/b", 60, 2, 1260, 1, 100).total, 0);
+	assert_int_equal(hget("up/b", "sum"), 1);
+	/* an older preflight's add drops the fields it does not know */
+	command("HDEL pfl:{up/a} sum win", ":2");
+	assert_int_equal(add(st, "up/a", 10, 6, 1076, 1, 100).total, 6);
+	assert_int_equal(hget("up/a", "sum"), 7);
+	/*
+	 * and its release leaves the sum high: counted so (no full read
+	 * per add) until the next full read, at most a window later
+	 */
+	command("HINCRBY pfl:{up/a} 1070:10 -1", ":1");
+	assert_int_equal(add(st, "up/a", 10, 6, 1077, 1, 100).total, 7);
+	assert_int_equal(add(st, "up/a", 10, 6, 1126, 0, 100).total, 3);
+	assert_int_equal(add(st, "up/a", 10, 6, 1130, 0, 100).total, 2);
+	assert_int_equal(hget("up/a", "sum"), 2);
+	pfl_store_close(&st);
+}
+
+/* --- Redis against the reference arithmetic ---------------------------------- */
+
+/* same_result - a Redis result is the memory store's */
+static void
+same_result(const struct pfl_window_result *a,
+    const struct pfl_window_result *b, long step)
+{
+	if (a->admitted != b->admitted || a->total != b->total ||
+	    a->bucket != b->bucket || a->next_free != b->next_free)
+		fail_msg("step %ld: redis %d %llu %lld %lld, memory %d %llu "
+			 "%lld %lld",
+		    step, a->admitted, (unsigned long long)a->total,
+		    (long long)a->bucket, (long long)a->next_free, b->admitted,
+		    (unsigned long long)b->total, (long long)b->bucket,
+		    (long long)b->next_free);
+}
+
+struct held {
+	int key;
+	struct pfl_window w;
+	time_t bucket;
+	uint64_t n;
+};
+
+/*
+ * Two stores given the same random steps. A key has its usual shape
+ * and, seldom, another of the same span in buckets that divide the
+ * usual ones: a batch that refuses leaves Redis unpruned where the
+ * memory store pruned, which only a window reaching further back would
+ * see, so batches keep to the usual shapes.
+ */
+struct twin {
+	struct pfl_store *st[2]; /* redis, memory */
+	char keys[3][64];
+	struct pfl_window shape[3], other[3];
+	uint64_t limit[3];
+	struct held held[64];
+	size_t nheld;
+};
+
+/* twin_op - a random op on a key (its usual shape, seldom another) */
+static struct pfl_window_op
+twin_op(struct twin *tw, uint64_t *seed, bool batch)
+{
+	int k = (int)(rnd(seed) % 3);
+	struct pfl_window_op o = { tw->keys[k], tw->shape[k], rnd(seed) % 4,
+		tw->limit[k] };
+
+	if (rnd(seed) % 25 == 0 && !batch)
+		o.w = tw->other[k];
+	if (rnd(seed) % 40 == 0)
+		o.n = o.limit + 1;
+	return o;
+}
+
+/* twin_hold - remember an admitted add for a later release */
+static void
+twin_hold(struct twin *tw, const struct pfl_window_op *o, time_t bucket)
+{
+	int k = o->key == tw->keys[0] ? 0 : o->key == tw->keys[1] ? 1 : 2;
+
+	if (o->n == 0)
+		return;
+	tw->held[tw->nheld % 64] = (struct held){ k, o->w, bucket, o->n };
+	tw->nheld++;
+}
+
+/* twin_batch - the same batch on both stores */
+static void
+twin_batch(struct twin *tw, time_t t, uint64_t *seed, long step)
+{
+	struct pfl_window_op ops[3];
+	struct pfl_window_result res[2][3];
+	size_t n = 1 + rnd(seed) % 3, at[2], i;
+	int s;
+
+	for (i = 0; i < n; i++)
+		ops[i] = twin_op(tw, seed, true);
+	for (s = 0; s < 2; s++)
+		at[s] = many(tw->st[s], ops, n, t, res[s]);
+	if (at[0] != at[1])
+		fail_msg("step %ld: redis refused at %zu, memory %zu", step,
+		    at[0], at[1]);
+	for (i = 0; i < n; i++)
+		same_result(&res[0][i], &res[1][i], step);
+	for (i = 0; at[0] == n && i < n; i++)
+		twin_hold(tw, &ops[i], res[0][i].bucket);
+}
+
+/* twin_step - one random step at t on both stores, compared */
+static void
+twin_step(struct twin *tw, time_t t, uint64_t *seed, bool batches, long step)
+{
+	uint64_t x = rnd(seed) % 10;
+	struct pfl_window_result r[2];
+	struct pfl_window_op o;
+	struct held *h;
+	int s;
+
+	if (x < 5 || (x < 8 && !batches)) {
+		o = twin_op(tw, seed, false);
+		for (s = 0; s < 2; s++)
+			r[s] = add(tw->st[s], o.key, o.w.bucket_s, o.w.nbuckets,
+			    t, o.n, o.limit);
+		same_result(&r[0], &r[1], step);
+		if (r[0].admitted)
+			twin_hold(tw, &o, r[0].bucket);
+	} else if (x < 8) {
+		twin_batch(tw, t, seed, step);
+	} else if (x < 9) {
+		if (tw->nheld == 0)
+			return;
+		h = &tw->held[(tw->nheld - 1 -
+				  rnd(seed) % (tw->nheld < 8 ? tw->nheld : 8)) %
+		    64];
+		if (h->n == 0)
+			return;
+		for (s = 0; s < 2; s++)
+			release(tw->st[s], tw->keys[h->key], h->w.bucket_s,
+			    h->w.nbuckets, h->bucket, h->n);
+		h->n = 0; /* released once */
+	} else {
+		o = twin_op(tw, seed, false);
+		if (total(tw->st[0], o.key, o.w.bucket_s, o.w.nbuckets, t) !=
+		    total(tw->st[1], o.key, o.w.bucket_s, o.w.nbuckets, t))
+			fail_msg("step %ld: totals differ", step);
+	}
+}
+
+/*
+ * twins - Redis and the memory store given the same random steps; with
+ * backwards, the clock sometimes goes back (no batches then: a refused
+ * batch leaves Redis unpruned where the memory store pruned)
+ */
+static void
+twins(const char *spec, const char *p, uint64_t seed, bool backwards)
+{
+	struct twin tw = { .shape = { { 10, 6 }, { 2, 5 }, { 60, 5 } },
+		.other = { { 5, 12 }, { 1, 10 }, { 30, 10 } },
+		.limit = { 8, 6, 20 } };
+	time_t t = T0;
+	long i;
+	int k;
+
+	tw.st[0] = open_spec(spec);
+	tw.st[1] = open_spec("memory");
+	for (k = 0; k < 3; k++)
+		snprintf(tw.keys[k], sizeof(tw.keys[k]), "%s/%d", p, k);
+	for (i = 0; i < 3000; i++) {
+		uint64_t x = rnd(&seed) % 100;
+
+		if (x < 50)
+			t += 0;
+		else if (x < 85)
+			t += (time_t)(rnd(&seed) % 7);
+		else if (x < 95)
+			t += (time_t)(rnd(&seed) % 80);
+		else if (x < 98 || !backwards)
+			t += (time_t)(rnd(&seed) % 800);
+		else
+			t -= (time_t)(rnd(&seed) % 90);
+		twin_step(&tw, t, &seed, !backwards, i);
+	}
+	pfl_store_close(&tw.st[0]);
+	pfl_store_close(&tw.st[1]);
+}
+
+static void
+test_redis_twin(void **state)
+{
+	const char *env = getenv("PFL_TEST_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 10) : 20240611;
+	char spec[128];
+
+	(void)state;
+	need_redis();
+	spec_for("redis", spec, sizeof(spec));
+	twins(spec, "twin/fwd", seed | 1, false);
+	twins(spec, "twin/back", (seed + 2) | 1, true);
+}
+
 int
 main(void)
 {
@@ -2128,6 +2522,10 @@ main(void)
 		cmocka_unit_test(test_redis_unreachable),
 		cmocka_unit_test(test_redis_restart),
 		cmocka_unit_test(test_redis_layout),
+		cmocka_unit_test(test_redis_running_sum),
+		cmocka_unit_test(test_redis_running_sum_undo),
+		cmocka_unit_test(test_redis_running_sum_upgrade),
+		cmocka_unit_test(test_redis_twin),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
