@@ -11,7 +11,7 @@ PKGS=(
 	liblmdb-dev libhiredis-dev libcmocka-dev libgmime-3.0-dev
 	postfix nsd rbldnsd redis-server opendkim opendkim-tools opendmarc
 	miltertest swaks publicsuffix bind9-dnsutils python3 python3-yaml
-	iproute2 util-linux mandoc systemd
+	iproute2 util-linux mandoc valgrind systemd
 	liblockfile1 libwrap0 m4 libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3
 )
 

@@ -5,6 +5,9 @@
 #
 #   sudo tests/run.sh              build in _build
 #   sudo tests/run.sh --sanitize   build in _build-asan with ASan+UBSan
+#   sudo tests/run.sh --valgrind   build in _build-valgrind (-O1 -g) and run
+#                                  the end-to-end tests with the daemon and
+#                                  the CLI under valgrind (make check-valgrind)
 #
 # Exits non-zero when anything fails; the test logs stay in the build dir.
 set -euo pipefail
@@ -12,14 +15,23 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/_build
 flags=(--enable-werror)
+target=check
+jobs=$(nproc)
 case "${1:-}" in
 --sanitize)
 	build=$top/_build-asan
 	flags+=(--enable-sanitizers)
 	;;
+--valgrind)
+	build=$top/_build-valgrind
+	flags+=(CFLAGS="-O1 -g")
+	target=check-valgrind
+	# the tests mostly wait for the slowed daemon: more at once than cores
+	jobs=$((2 * $(nproc)))
+	;;
 "") ;;
 *)
-	echo "usage: $0 [--sanitize]" >&2
+	echo "usage: $0 [--sanitize|--valgrind]" >&2
 	exit 64
 	;;
 esac
@@ -38,4 +50,4 @@ make -j"$(nproc)" >/dev/null
 # ASan reports from the daemon go to its stderr, which the harness checks
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-make -j"$(nproc)" check
+make -j"$jobs" $target

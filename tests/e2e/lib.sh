@@ -65,6 +65,29 @@ MILTER_PORT=$((PFL_PORT_BASE + 3))
 
 T=$(mktemp -d "/tmp/pfl-$TEST_NAME.XXXXXX")
 chmod 755 "$T"
+
+# PFL_VALGRIND=1 runs every preflight-milter a test starts, and every
+# $PFL_CLI command, under valgrind's memcheck (tests/run.sh --valgrind,
+# make check-valgrind): one log per process, $T/valgrind.PID.log for a
+# daemon and $T/valgrind.cli.PID.log for the CLI, which _cleanup checks.
+# Both are many times slower there: PFL_SLOW (a whole number, 6 under
+# valgrind) multiplies the harness's waits. PFL_WRAPPER, when set, goes
+# before the daemon's command instead. DNS_TIMEOUT, the DnsTimeout of the
+# test configs (2 s), grows with it: a slowed resolver's first answer
+# can take longer than 2 s.
+PFL_SLOW=${PFL_SLOW:-1}
+if [ -n "${PFL_VALGRIND:-}" ]; then
+	[ "$PFL_SLOW" -gt 1 ] || PFL_SLOW=6
+	_VG=(valgrind --tool=memcheck --leak-check=full
+		--show-leak-kinds=definite --errors-for-leak-kinds=definite
+		--num-callers=30 --vgdb=no "--suppressions=$SRC/tests/valgrind.supp")
+	PFL_WRAPPER=${PFL_WRAPPER:-${_VG[*]} --log-file=$T/valgrind.%p.log}
+	printf '#!/bin/sh\nexec %s --log-file=%s "%s" "$@"\n' "${_VG[*]}" \
+		"$T/valgrind.cli.%p.log" "$PFL_CLI" >"$T/vg-preflight"
+	chmod 755 "$T/vg-preflight"
+	PFL_CLI=$T/vg-preflight
+fi
+DNS_TIMEOUT=$((2 * PFL_SLOW))s
 PF_CONF=$T/postfix/etc
 PF_LOG=$T/postfix/maillog
 MILTER_CONF=$T/preflight.conf
@@ -133,11 +156,18 @@ _cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${_PIDS[@]}"; do
-		for ((_i = 0; _i < 100; _i++)); do
+		for ((_i = 0; _i < 100 * PFL_SLOW; _i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
+		kill -0 "$pid" 2>/dev/null || continue
 		kill -9 "$pid" 2>/dev/null || true
+		# a daemon that ignores SIGTERM under valgrind gives no leak check
+		if [ -n "${PFL_VALGRIND:-}" ] && [ -e "$T/valgrind.$pid.log" ]; then
+			echo "Bail out! preflight-milter (pid $pid) did not exit on SIGTERM within $((10 * PFL_SLOW)) s"
+			_TAP_FAILED=1
+			rc=1
+		fi
 	done
 	# a sanitizer report from the daemon fails the test
 	if grep -Eq 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' \
@@ -147,6 +177,7 @@ _cleanup() {
 		_TAP_FAILED=1
 		rc=1
 	fi
+	_valgrind_check || rc=1
 	[ -n "$_PORT_CLAIM" ] && rm -rf "$_PORT_CLAIM"
 	if [ -n "${PFL_KEEP:-}" ] || [ "$_TAP_FAILED" != 0 ]; then
 		echo "# kept $T for inspection"
@@ -157,12 +188,33 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
+# _valgrind_check - a valgrind log of ours with an error fails the test:
+# memcheck's count of errors at exit (invalid reads and writes, use of
+# uninitialised values, bad frees and the definitely lost blocks, less
+# the suppressed ones), or, for a daemon that was killed before its
+# summary, any error report it printed before that
+_VG_ERRORS='== (Invalid (read|write|free)|Mismatched free|Conditional jump|Use of uninitialised|Syscall param|Source and destination overlap|.* are definitely lost)'
+_valgrind_check() {
+	local f bad=0
+	for f in "$T"/valgrind.*.log; do
+		[ -e "$f" ] || continue
+		if grep -Eq '== ERROR SUMMARY: [1-9]' "$f" ||
+			{ ! grep -q '== ERROR SUMMARY:' "$f" && grep -Eq -- "$_VG_ERRORS" "$f"; }; then
+			grep -v '^==[0-9]*== *$' "$f" | sed 's/^/# valgrind: /' | head -150
+			echo "Bail out! valgrind report ($f)"
+			_TAP_FAILED=1
+			bad=1
+		fi
+	done
+	return $bad
+}
+
 _track() { _PIDS+=("$1"); }
 
 # wait_port PORT [TRIES] - until something listens on 127.0.0.1:PORT
 wait_port() {
 	local i
-	for ((i = 0; i < ${2:-100}; i++)); do
+	for ((i = 0; i < ${2:-100} * PFL_SLOW; i++)); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -172,7 +224,7 @@ wait_port() {
 # wait_log FILE ERE [SECONDS] - until a line of FILE matches
 wait_log() {
 	local i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
+	for ((i = 0; i < ${3:-10} * 20 * PFL_SLOW; i++)); do
 		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -189,6 +241,7 @@ require() { # require CMD... - fail (never skip) when a tool is missing
 
 [ "$(id -u)" = 0 ] || bail "end-to-end tests run as root (they start Postfix)"
 [ -x "$PFL_MILTER" ] || bail "no $PFL_MILTER: build first"
+[ -z "${PFL_VALGRIND:-}" ] || require valgrind
 
 # --- DNS: nsd --------------------------------------------------------------
 
@@ -283,7 +336,7 @@ sink_find() {
 # wait_sink N [SECONDS] - until the sink holds N messages
 wait_sink() {
 	local i
-	for ((i = 0; i < ${2:-20} * 20; i++)); do
+	for ((i = 0; i < ${2:-20} * 20 * PFL_SLOW; i++)); do
 		[ "$(sink_count)" -ge "$1" ] && return 0
 		sleep 0.05
 	done
@@ -307,7 +360,7 @@ milter_config() {
 		echo "LogFile $MILTER_LOG"
 		echo "LogLevel debug"
 		echo "Nameservers 127.0.0.1@$DNS_PORT"
-		echo "DnsTimeout 2s"
+		echo "DnsTimeout $DNS_TIMEOUT"
 		[ -z "$store" ] || echo "$store"
 		printf '%s\n' "$@"
 	} >"$MILTER_CONF"

@@ -16,7 +16,7 @@ NS=127.0.0.1@$DNS_PORT
 EGRESS=203.0.113.5 # listed in cli-pass.example's SPF record only
 OTHER=192.0.2.99    # listed nowhere
 start_nsd
-echo "DnsTimeout 2s" >"$T/cli.conf"
+echo "DnsTimeout $DNS_TIMEOUT" >"$T/cli.conf"
 
 # cm ARGS... - check-message with the test config; output in $out, status in $rc
 cm() {
@@ -104,7 +104,7 @@ good cli-pass.example:good:$D/good.private
 EOF
 echo "*@cli-pass.example good" >"$T/signing.table"
 cat >"$T/signer.conf" <<EOF
-DnsTimeout 2s
+DnsTimeout $DNS_TIMEOUT
 SignerKeyTable $T/key.table
 SignerSigningTable refile:$T/signing.table
 EOF
@@ -119,7 +119,7 @@ like "$out/$rc" ' dkim=predicted-sign\(d=cli-pass\.example,s=good\) dmarc=pass\(
 cat >"$T/over.conf" <<EOF
 EgressAddresses $OTHER
 Nameservers 127.0.0.1@1
-DnsTimeout 2s
+DnsTimeout $DNS_TIMEOUT
 EOF
 rc=0
 out=$("$PFL_CLI" check-message -c "$T/over.conf" --nameserver "$NS" \

@@ -11,7 +11,7 @@ plan 47
 
 start_nsd
 NS=127.0.0.1@$DNS_PORT
-echo "DnsTimeout 2s" >"$T/egress.conf"
+echo "DnsTimeout $DNS_TIMEOUT" >"$T/egress.conf"
 
 # eg ARGS... - preflight egress with the test config; $out and $rc
 eg() {

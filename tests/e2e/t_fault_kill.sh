@@ -91,7 +91,7 @@ echo go >&"${CLIENT[1]}"
 read -r -t 60 eod <&"${CLIENT[0]}"
 like "${eod:-}" '^4[0-9][0-9] 4\.[0-9]\.[0-9]' \
 	"milter SIGKILLed mid-DATA: the client gets a 4xx at the end of data"
-wait "$CLIENT_PID" 2>/dev/null
+wait "${CLIENT_PID:-}" 2>/dev/null # unset once bash has reaped it
 wait_queue_empty 10
 is "$(copies "^Message-ID: <$MSGID>")" 0 "nothing was delivered unfiltered"
 
@@ -102,7 +102,7 @@ read -r -t 60 rcpt <&"${CLIENT[0]}"
 read -r -t 60 data <&"${CLIENT[0]}"
 echo go >&"${CLIENT[1]}"
 read -r -t 60 eod <&"${CLIENT[0]}"
-wait "$CLIENT_PID" 2>/dev/null
+wait "${CLIENT_PID:-}" 2>/dev/null # unset once bash has reaped it
 like "${eod:-}" '^250 2\.0\.0 Ok: queued as' "after a restart the retry gets 250"
 wait_log "$PF_LOG" 'status=sent' 20
 wait_queue_empty 30
