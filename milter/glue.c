@@ -1,10 +1,10 @@
 /*
  * NAME
- *	glue - the libmilter callbacks
+ *	glue - the milter callbacks
  * DESCRIPTION
  *	The session pins the config snapshot current at connect time. We ask
- *	for the macros we use with smfi_setsymlist (Sendmail does not send
- *	them by default) and skip the protocol steps we do not need.
+ *	for the macros we use (Sendmail does not send them by default) and
+ *	skip the protocol steps we do not need.
  *
  *	By default the MTA takes the one space after a header's colon off
  *	the value it passes, and puts one in front of the values we add. We
@@ -14,69 +14,57 @@
  *	added value is ours to write. An MTA that does not offer it gets the
  *	old protocol.
  *
+ *	Nothing is decided before the end of the message, so the header
+ *	fields, their end and the body need no answer (SMFIP_NR_HDR, _EOH,
+ *	_BODY): each answer is a round trip the MTA waits for. Where the MTA
+ *	cannot do without them, the body is wanted only for DKIM and a skip
+ *	ends it early. DATA is answered (see xx_data).
+ *
  *	Each callback of a message times itself (two clock reads) and adds
  *	the time to its stage in the session; after end of message the
  *	session logs the message's timing line and counts it.
  */
 #include <autoconfig.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
 
 #include "action.h"
 #include "ctx.h"
+#include "engine.h"
 #include "glue.h"
 #include "log.h"
 #include "session.h"
 #include "stats.h"
 #include "util.h"
 
-/* Did the MTA offer SMFIS_SKIP (skip the rest of the body)? */
-static bool can_skip;
-
-/* Did the MTA grant SMFIP_HDR_LEADSPC (values with their leading space)? */
-static bool hdr_leadspc;
-
-/*
- * The steps the MTA agreed not to wait for (SMFIP_NR_HDR, _EOH, _BODY):
- * it streams the header fields and the body without a round trip each;
- * their callbacks must then answer SMFIS_NOREPLY.
- */
-static unsigned long no_reply;
-
-/* mta_symval - libmilter macro lookup */
+/* mta_symval - macro lookup */
 static const char *
 mta_symval(void *ctx, const char *name)
 {
-	return smfi_getsymval(ctx, (char *)name);
+	return pfl_engine_symval(ctx, name);
 }
 
-/* mta_setreply - libmilter reply */
+/* mta_setreply - the SMTP reply of a reject or tempfail */
 static int
 mta_setreply(void *ctx, const char *rcode, const char *xcode, const char *text)
 {
-	return smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text) ==
-		MI_SUCCESS
-	    ? 0
-	    : -1;
+	return pfl_engine_setreply(ctx, rcode, xcode, text);
 }
 
 /*
- * mta_addheader - libmilter header insertion (at the top, like Received);
- * with SMFIP_HDR_LEADSPC the MTA writes the value right after the colon,
- * so the usual space goes in front of it here
+ * mta_addheader - header insertion (at the top, like Received); with
+ * SMFIP_HDR_LEADSPC the MTA writes the value right after the colon, so
+ * the usual space goes in front of it here
  */
 static int
 mta_addheader(void *ctx, const char *name, const char *value)
 {
-	const struct pfl_session *s = smfi_getpriv(ctx);
+	const struct pfl_session *s = pfl_engine_getpriv(ctx);
 	char *spaced = NULL;
 	int rc;
 
@@ -88,289 +76,217 @@ mta_addheader(void *ctx, const char *name, const char *value)
 		memcpy(spaced + 1, value, len + 1);
 		value = spaced;
 	}
-	rc = smfi_insheader(ctx, 0, (char *)name, (char *)value) == MI_SUCCESS
-	    ? 0
-	    : -1;
+	rc = pfl_engine_insheader(ctx, 0, name, value);
 	free(spaced);
 	return rc;
 }
 
-/* mta_quarantine - libmilter quarantine (Postfix: hold queue) */
+/* mta_quarantine - quarantine (Postfix: hold queue) */
 static int
 mta_quarantine(void *ctx, const char *reason)
 {
-	return smfi_quarantine(ctx, (char *)reason) == MI_SUCCESS ? 0 : -1;
+	return pfl_engine_quarantine(ctx, reason);
 }
 
-/* mta_for - the ops table for one callback's context */
+/* mta_for - the ops table for one callback's connection */
 static struct pfl_mta
-mta_for(SMFICTX *ctx)
+mta_for(struct pfl_engine_conn *conn)
 {
-	struct pfl_mta m = { ctx, mta_symval, mta_setreply, mta_addheader,
+	struct pfl_mta m = { conn, mta_symval, mta_setreply, mta_addheader,
 		mta_quarantine };
 
 	return m;
 }
 
-/* to_smfis - our status to libmilter's */
-static sfsistat
-to_smfis(enum pfl_status st)
+/* to_rc - our status to the engine's */
+static enum pfl_engine_rc
+to_rc(enum pfl_status st)
 {
 	switch (st) {
 	case PFL_ACCEPT:
-		return SMFIS_ACCEPT;
+		return PFL_ENGINE_ACCEPT;
 	case PFL_TEMPFAIL:
-		return SMFIS_TEMPFAIL;
+		return PFL_ENGINE_TEMPFAIL;
 	case PFL_REJECT:
-		return SMFIS_REJECT;
+		return PFL_ENGINE_REJECT;
 	default:
-		return SMFIS_CONTINUE;
+		return PFL_ENGINE_CONTINUE;
 	}
 }
 
-/* addr_text - a socket address as text, or "" */
-static void
-addr_text(const struct sockaddr *sa, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    buf, (socklen_t)n);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    buf, (socklen_t)n);
-}
-
-/* xx_negotiate - ask for the actions and macros we use */
-static sfsistat
-xx_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-    unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-    unsigned long *pf2, unsigned long *pf3)
-{
-	unsigned long want =
-	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-	/*
-	 * Header values are wanted as written: SMFIP_HDR_LEADSPC. Nothing
-	 * is decided before the end of the message, so the header fields,
-	 * their end and the body need no answer: each answer is a round
-	 * trip the MTA waits for. Where the MTA cannot do without them, the
-	 * body is wanted only for DKIM and SMFIS_SKIP ends it early. DATA is
-	 * not skipped (see xx_data).
-	 */
-	unsigned long nr = SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-	unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP |
-	    SMFIP_HDR_LEADSPC | nr;
-
-	*pf0 = want & f0;
-	*pf1 = steps & f1;
-	__atomic_store_n(&no_reply, nr & f1, __ATOMIC_RELAXED);
-	__atomic_store_n(&can_skip, (f1 & SMFIP_SKIP) != 0, __ATOMIC_RELAXED);
-	__atomic_store_n(
-	    &hdr_leadspc, (f1 & SMFIP_HDR_LEADSPC) != 0, __ATOMIC_RELAXED);
-	*pf2 = *pf3 = 0;
-	smfi_setsymlist(ctx, SMFIM_CONNECT,
-	    "j {daemon_name} {daemon_addr} {client_addr} _");
-	smfi_setsymlist(ctx, SMFIM_ENVFROM,
-	    "i {auth_type} {auth_authen} {auth_author} {mail_addr}");
-	smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
-	smfi_setsymlist(ctx, SMFIM_EOM, "i");
-	return SMFIS_CONTINUE;
-}
-
 /* xx_connect - a new connection: pin the config, make a session */
-static sfsistat
-xx_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+static enum pfl_engine_rc
+xx_connect(struct pfl_engine_conn *conn, const char *hostname, const char *addr)
 {
 	struct pfl_ctx *c = pfl_ctx_current();
-	char addr[INET6_ADDRSTRLEN];
 	struct pfl_session *s;
 
 	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	addr_text(sa, addr, sizeof(addr));
+		return PFL_ENGINE_TEMPFAIL;
 	s = pfl_session_new(c, hostname, addr,
-	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "j"));
-	s->leadspc = __atomic_load_n(&hdr_leadspc, __ATOMIC_RELAXED);
-	smfi_setpriv(ctx, s);
-	return SMFIS_CONTINUE;
+	    pfl_engine_symval(conn, "{daemon_name}"),
+	    pfl_engine_symval(conn, "j"));
+	s->leadspc = pfl_engine_granted(conn, SMFIP_HDR_LEADSPC);
+	pfl_engine_setpriv(conn, s);
+	return PFL_ENGINE_CONTINUE;
 }
 
 /* xx_envfrom - MAIL FROM */
-static sfsistat
-xx_envfrom(SMFICTX *ctx, char **argv)
+static enum pfl_engine_rc
+xx_envfrom(struct pfl_engine_conn *conn, char **argv)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
-	struct pfl_mta m = mta_for(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
+	struct pfl_mta m = mta_for(conn);
 	enum pfl_status st;
 	int i;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return PFL_ENGINE_TEMPFAIL;
 	s->smtputf8 = false;
 	for (i = 1; argv[i] != NULL; i++)
 		if (strcasecmp(argv[i], "SMTPUTF8") == 0)
 			s->smtputf8 = true;
 	st = pfl_session_mail(s, &m, argv[0]);
 	pfl_session_spent(s, PFL_STAGE_MAIL, t0);
-	return to_smfis(st);
+	return to_rc(st);
 }
 
 /* xx_envrcpt - RCPT TO */
-static sfsistat
-xx_envrcpt(SMFICTX *ctx, char **argv)
+static enum pfl_engine_rc
+xx_envrcpt(struct pfl_engine_conn *conn, char **argv)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
-	struct pfl_mta m = mta_for(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
+	struct pfl_mta m = mta_for(conn);
 	enum pfl_status st;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return PFL_ENGINE_TEMPFAIL;
 	st = pfl_session_rcpt(s, &m, argv[0]);
 	pfl_session_spent(s, PFL_STAGE_RCPT, t0);
-	return to_smfis(st);
-}
-
-/*
- * xx_data - DATA: nothing to do, but answering it saves a stall. Postfix
- * sends the DATA macros even when the step is skipped; with nothing to
- * answer, our side delays its ACK (40 ms on Linux), and the MTA's next
- * write, the first header, waits for it under Nagle's algorithm.
- */
-static sfsistat
-xx_data(SMFICTX *ctx)
-{
-	return SMFIS_CONTINUE;
-}
-
-/*
- * answer - what a step the MTA may not wait for answers: SMFIS_NOREPLY
- * when it agreed to that (flag), else rc
- */
-static sfsistat
-answer(unsigned long flag, sfsistat rc)
-{
-	return (__atomic_load_n(&no_reply, __ATOMIC_RELAXED) & flag) != 0
-	    ? SMFIS_NOREPLY
-	    : rc;
+	return to_rc(st);
 }
 
 /*
  * xx_header - one header field (the session's header step never refuses:
  * the decision waits for the end of the message)
  */
-static sfsistat
-xx_header(SMFICTX *ctx, char *name, char *value)
+static enum pfl_engine_rc
+xx_header(struct pfl_engine_conn *conn, const char *name, const char *value)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
 
 	if (s == NULL)
-		return answer(SMFIP_NR_HDR, SMFIS_TEMPFAIL);
+		return PFL_ENGINE_TEMPFAIL;
 	(void)pfl_session_header(s, name, value);
 	pfl_session_spent(s, PFL_STAGE_HDR, t0);
-	return answer(SMFIP_NR_HDR, SMFIS_CONTINUE);
+	return PFL_ENGINE_CONTINUE;
 }
 
 /* xx_eoh - end of headers */
-static sfsistat
-xx_eoh(SMFICTX *ctx)
+static enum pfl_engine_rc
+xx_eoh(struct pfl_engine_conn *conn)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
 
 	if (s == NULL)
-		return answer(SMFIP_NR_EOH, SMFIS_TEMPFAIL);
+		return PFL_ENGINE_TEMPFAIL;
 	(void)pfl_session_eoh(s);
 	pfl_session_spent(s, PFL_STAGE_HDR, t0);
-	return answer(SMFIP_NR_EOH, SMFIS_CONTINUE);
+	return PFL_ENGINE_CONTINUE;
 }
 
 /* xx_body - a body chunk; skip the rest when no check needs it */
-static sfsistat
-xx_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+static enum pfl_engine_rc
+xx_body(struct pfl_engine_conn *conn, const unsigned char *buf, size_t len)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
-	sfsistat rc;
+	struct pfl_session *s = pfl_engine_getpriv(conn);
+	enum pfl_engine_rc rc;
 
 	if (s == NULL)
-		return answer(SMFIP_NR_BODY, SMFIS_TEMPFAIL);
+		return PFL_ENGINE_TEMPFAIL;
 	if (s->msg == NULL || !s->msg->need_body)
-		rc = __atomic_load_n(&can_skip, __ATOMIC_RELAXED)
-		    ? SMFIS_SKIP
-		    : SMFIS_CONTINUE;
+		rc = PFL_ENGINE_SKIP;
 	else
-		rc = to_smfis(pfl_session_body(s, buf, len));
+		rc = to_rc(pfl_session_body(s, buf, len));
 	pfl_session_spent(s, PFL_STAGE_BODY, t0);
-	return answer(SMFIP_NR_BODY, rc);
+	return rc;
 }
 
 /* xx_eom - end of message */
-static sfsistat
-xx_eom(SMFICTX *ctx)
+static enum pfl_engine_rc
+xx_eom(struct pfl_engine_conn *conn)
 {
 	uint64_t t0 = pfl_stats_now();
-	struct pfl_session *s = smfi_getpriv(ctx);
-	struct pfl_mta m = mta_for(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
+	struct pfl_mta m = mta_for(conn);
 	enum pfl_status st;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return PFL_ENGINE_TEMPFAIL;
 	st = pfl_session_eom(s, &m);
 	pfl_session_spent(s, PFL_STAGE_EOM, t0);
-	pfl_session_timing(s, smfi_getsymval(ctx, "i"));
-	return to_smfis(st);
+	pfl_session_timing(s, pfl_engine_symval(conn, "i"));
+	return to_rc(st);
 }
 
 /* xx_abort - the message was aborted */
-static sfsistat
-xx_abort(SMFICTX *ctx)
+static void
+xx_abort(struct pfl_engine_conn *conn)
 {
-	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
 
 	if (s != NULL)
 		pfl_session_abort(s);
-	return SMFIS_CONTINUE;
 }
 
 /* xx_close - the connection ended */
-static sfsistat
-xx_close(SMFICTX *ctx)
+static void
+xx_close(struct pfl_engine_conn *conn)
 {
-	struct pfl_session *s = smfi_getpriv(ctx);
+	struct pfl_session *s = pfl_engine_getpriv(conn);
 
 	pfl_session_free(&s);
-	smfi_setpriv(ctx, NULL);
-	return SMFIS_CONTINUE;
+	pfl_engine_setpriv(conn, NULL);
 }
 
-/* pfl_glue_register - register the filter with libmilter */
-int
-pfl_glue_register(const char *name)
-{
-	static struct smfiDesc desc = {
-		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-		    SMFIF_SETSYMLIST,
-		.xxfi_connect = xx_connect,
-		.xxfi_envfrom = xx_envfrom,
-		.xxfi_envrcpt = xx_envrcpt,
-		.xxfi_data = xx_data,
-		.xxfi_header = xx_header,
-		.xxfi_eoh = xx_eoh,
-		.xxfi_body = xx_body,
-		.xxfi_eom = xx_eom,
-		.xxfi_abort = xx_abort,
-		.xxfi_close = xx_close,
-		.xxfi_negotiate = xx_negotiate,
-	};
+/*
+ * The filter. DATA is answered although nothing is done there: Postfix
+ * sends the DATA macros even when the step is skipped; with nothing to
+ * answer, our side delays its ACK (40 ms on Linux), and the MTA's next
+ * write, the first header, waits for it under Nagle's algorithm.
+ */
+static const struct pfl_engine_desc desc = {
+	.actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_SETSYMLIST,
+	.steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP |
+	    SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY,
+	.macros = {
+		[PFL_ENGINE_M_CONNECT] =
+		    "j {daemon_name} {daemon_addr} {client_addr} _",
+		[PFL_ENGINE_M_MAIL] =
+		    "i {auth_type} {auth_authen} {auth_author} {mail_addr}",
+		[PFL_ENGINE_M_RCPT] = "i {rcpt_addr}",
+		[PFL_ENGINE_M_EOM] = "i",
+	},
+	.connect = xx_connect,
+	.mail = xx_envfrom,
+	.rcpt = xx_envrcpt,
+	.header = xx_header,
+	.eoh = xx_eoh,
+	.body = xx_body,
+	.eom = xx_eom,
+	.abort = xx_abort,
+	.close = xx_close,
+};
 
-	desc.xxfi_name = (char *)name;
-	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+/* pfl_glue_run - serve the MTA's connections until pfl_engine_stop */
+int
+pfl_glue_run(void)
+{
+	return pfl_engine_run(&desc);
 }

@@ -1,15 +1,19 @@
 /*
  * NAME
- *	glue 3h - the libmilter callbacks
+ *	glue 3h - the milter callbacks
  * DESCRIPTION
- *	Only translation: each xxfi_* callback turns libmilter's arguments
- *	into a call on the session module and its answer back into SMFIS_*.
- *	Per-connection state is kept only behind smfi_setpriv.
+ *	Only translation: each callback of the protocol engine turns its
+ *	arguments into a call on the session module and the session's answer
+ *	back into the engine's. Per-connection state is kept only behind
+ *	pfl_engine_setpriv.
  */
 #ifndef PFL_GLUE_H
 #define PFL_GLUE_H
 
-/* pfl_glue_register - register the filter with libmilter; 0 or -1 */
-int pfl_glue_register(const char *name);
+/*
+ * pfl_glue_run - serve the MTA on the socket pfl_engine_listen opened
+ * until pfl_engine_stop; 0, or -1 when accepting failed for good
+ */
+int pfl_glue_run(void);
 
 #endif

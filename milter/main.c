@@ -5,11 +5,9 @@
  *	preflight-milter [-c FILE] [-n] [-f] [-V]
  * DESCRIPTION
  *	Reads the config, opens the milter socket, drops privileges and runs
- *	libmilter on a second thread. The main thread only waits for
- *	signals: SIGHUP and SIGUSR1 reload the config, SIGTERM and SIGINT
- *	stop. libmilter's own signal thread would stop the milter on SIGHUP;
- *	Linux hands a process-directed signal to the main thread first when
- *	it is waiting for it, so ours is the one that sees SIGHUP.
+ *	the milter protocol engine on a second thread. The main thread only
+ *	waits for signals: SIGHUP and SIGUSR1 reload the config, SIGTERM and
+ *	SIGINT stop.
  *
  *	The main thread also logs the statistics line: every STATS_INTERVAL
  *	when messages were decided, and at exit. Its DNS counts are the
@@ -31,13 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
-
 #include "config.h"
 #include "ctx.h"
 #include "dns.h"
 #include "dnsbl.h"
 #include "daemon.h"
+#include "engine.h"
 #include "glue.h"
 #include "log.h"
 #include "stats.h"
@@ -48,7 +45,7 @@
 #define STATS_INTERVAL (60 * 1000000000ull) /* ns between stats lines */
 #define THREAD_STACK   ((size_t)1 << 20)    /* bytes of stack a thread */
 
-/* Set by the milter thread when smfi_main returns. */
+/* Set by the milter thread when the engine returns. */
 static int milter_result;
 static int milter_done;
 
@@ -167,58 +164,45 @@ reload(const char *path)
 	pfl_dnsbl_monitor_kick();
 }
 
-/* milter_thread - run libmilter until it stops, then wake main */
+/* milter_thread - run the engine until it stops, then wake main */
 static void *
 milter_thread(void *arg)
 {
-	milter_result = smfi_main();
+	(void)arg;
+	milter_result = pfl_glue_run();
 	__atomic_store_n(&milter_done, 1, __ATOMIC_RELEASE);
 	kill(getpid(), SIGUSR2);
 	return NULL;
 }
 
 /*
- * inet_nodelay - TCP_NODELAY on libmilter's listening inet socket, so
- * that the connections it accepts have it (see daemon.c)
+ * open_socket - the milter socket with our umask, owned by UserID; an
+ * inet socket gets TCP_NODELAY, which the connections it accepts
+ * inherit: otherwise an answer may wait for a delayed ACK (40 ms)
  */
-static void
-inet_nodelay(const char *sock)
-{
-	unsigned port;
-	int family, fd;
-
-	if (pfl_daemon_inet_spec(sock, &family, &port) < 0)
-		return;
-	if ((fd = pfl_daemon_listener(family, port)) < 0) {
-		pfl_log(PFL_LOG_WARNING,
-		    "inet socket: listening socket not found; TCP_NODELAY "
-		    "not set (replies may wait for delayed ACKs)");
-		return;
-	}
-	if (pfl_daemon_nodelay(fd) < 0) {
-		pfl_log(PFL_LOG_WARNING,
-		    "inet socket: cannot set TCP_NODELAY: %s", strerror(errno));
-		return;
-	}
-	pfl_log(PFL_LOG_INFO, "inet socket: TCP_NODELAY set");
-}
-
-/* open_socket - libmilter socket with our umask, owned by UserID */
 static int
 open_socket(const struct pfl_config *cfg)
 {
 	const char *sock = cfg->socket;
 	mode_t old;
-	int rc;
+	int fd;
 
-	if (smfi_setconn((char *)sock) != MI_SUCCESS)
-		return -1;
 	old = umask(cfg->umask);
-	rc = smfi_opensocket(1);
+	fd = pfl_engine_listen(sock);
 	umask(old);
-	if (rc != MI_SUCCESS)
+	if (fd < 0) {
+		pfl_log(PFL_LOG_ERR, "cannot open milter socket %s: %s", sock,
+		    strerror(errno));
 		return -1;
-	inet_nodelay(sock);
+	}
+	if (strncmp(sock, "inet", 4) == 0) {
+		if (pfl_daemon_nodelay(fd) < 0)
+			pfl_log(PFL_LOG_WARNING,
+			    "inet socket: cannot set TCP_NODELAY: %s",
+			    strerror(errno));
+		else
+			pfl_log(PFL_LOG_INFO, "inet socket: TCP_NODELAY set");
+	}
 	if (cfg->user_id && geteuid() == 0 &&
 	    (strncmp(sock, "unix:", 5) == 0 || strncmp(sock, "local:", 6) == 0))
 		(void)pfl_daemon_chown(strchr(sock, ':') + 1, cfg->user_id);
@@ -307,7 +291,7 @@ serve(const char *path)
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			pfl_log(PFL_LOG_NOTICE, "stopping on signal %d", sig);
-			smfi_stop();
+			pfl_engine_stop();
 			break;
 		}
 		/* SIGUSR2 counts only when the milter thread sent it */
@@ -316,12 +300,12 @@ serve(const char *path)
 	}
 	pthread_join(tid, NULL);
 	pfl_dnsbl_monitor_stop();
-	return milter_result == MI_SUCCESS ? 0 : EX_SOFTWARE;
+	return milter_result == 0 ? 0 : EX_SOFTWARE;
 }
 
 /*
  * thread_stacks - 1 MB stacks for the threads made from here on (those
- * of libmilter, which asks for the default size, libunbound's and ours)
+ * of the protocol engine, libunbound's and ours)
  * instead of glibc's 8 MB: glibc keeps up to 40 MB of a finished
  * thread's stack for the next one, so with 8 MB stacks a thread per
  * connection meant an mmap and munmap of a stack for most connections.
@@ -351,7 +335,7 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	/*
-	 * libmilter runs a thread per busy connection; glibc would give each
+	 * the engine runs a thread per busy connection; glibc would give each
 	 * its own malloc arena, most of the resident memory at 100 sessions
 	 * (the benchmark measured 32-36 MB; 27 MB with one arena)
 	 */
@@ -397,9 +381,7 @@ main(int argc, char **argv)
 	/* so that a reload, run as UserID, can reopen it */
 	if (cfg->log_file && cfg->user_id && geteuid() == 0)
 		(void)pfl_daemon_chown(cfg->log_file, cfg->user_id);
-	if (pfl_glue_register(PROGNAME) < 0 || open_socket(cfg) < 0) {
-		pfl_log(
-		    PFL_LOG_ERR, "cannot open milter socket %s", cfg->socket);
+	if (open_socket(cfg) < 0) {
 		pfl_ctx_unref(ctx);
 		return EX_UNAVAILABLE;
 	}

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <libmilter/mfapi.h>
 #include <opendkim/dkim.h>
 #include <opendmarc/dmarc.h>
 #include <spf2/spf.h>
@@ -31,12 +30,10 @@
 void
 pfl_version_print(FILE *fp, const char *program)
 {
-	unsigned int maj = 0, min = 0, pl = 0;
 	unsigned long dk = dkim_libversion();
 
-	smfi_version(&maj, &min, &pl);
 	fprintf(fp, "%s %s\n", program, PACKAGE_VERSION);
-	fprintf(fp, "  libmilter %u.%u.%u\n", maj, min, pl);
+	fprintf(fp, "  milter protocol 2-6 (own engine)\n");
 	fprintf(fp, "  libopendkim %lu.%lu.%lu\n", (dk >> 24) & 0xff,
 	    (dk >> 16) & 0xff, (dk >> 8) & 0xff);
 	fprintf(fp, "  libspf2 %d.%d.%d\n", SPF_LIB_VERSION_MAJOR,
