@@ -4,7 +4,7 @@
  * DESCRIPTION
  *	The only module that talks back to the MTA (reply codes, headers,
  *	quarantine). It does so through struct pfl_mta, an ops table: the
- *	milter glue fills it with libmilter calls, unit tests with a fake
+ *	milter glue fills it with the protocol engine's calls, unit tests with a fake
  *	MTA that records what was asked.
  */
 #ifndef PFL_ACTION_H

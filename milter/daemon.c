@@ -6,9 +6,9 @@
  *	unacknowledged, and the MTA delays its acknowledgement (up to 40 ms
  *	on Linux) while it waits for the rest of our reply: a milter that
  *	answers in two writes (an added header, then "continue") stalls on
- *	every message over TCP. libmilter never shows us the connections,
- *	but Linux copies TCP_NODELAY from a listening socket to the sockets
- *	it accepts, so it is set once, on libmilter's listening socket.
+ *	every message over TCP. Linux copies TCP_NODELAY from a listening
+ *	socket to the sockets it accepts, so it is set once, on the
+ *	listening socket.
  * SECURITY
  *	pfl_daemon_drop verifies that root cannot be regained;
  *	pfl_daemon_no_new_privs then makes sure no execve(2) can give any
@@ -190,46 +190,6 @@ pfl_daemon_inet_spec(const char *spec, int *family_r, unsigned *port_r)
 		return -1;
 	*port_r = (unsigned)port;
 	return 0;
-}
-
-/* bound_port - the local port of a socket of family, or 0 */
-static unsigned
-bound_port(int fd, int family)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    ss.ss_family != family)
-		return 0;
-	if (family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-/* pfl_daemon_listener - our listening TCP socket on family/port */
-int
-pfl_daemon_listener(int family, unsigned port)
-{
-	long max = sysconf(_SC_OPEN_MAX);
-	int fd, on, type;
-	socklen_t len;
-
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (fd = 0; fd < max; fd++) {
-		len = sizeof(on);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 ||
-		    !on)
-			continue;
-		len = sizeof(type);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-		    type != SOCK_STREAM)
-			continue;
-		if (bound_port(fd, family) == port)
-			return fd;
-	}
-	return -1;
 }
 
 /* pfl_daemon_nodelay - set TCP_NODELAY */

@@ -45,13 +45,6 @@ int pfl_daemon_pidfile(const char *path);
 int pfl_daemon_inet_spec(const char *spec, int *family_r, unsigned *port_r);
 
 /*
- * pfl_daemon_listener - the listening TCP socket of this process bound to
- * port in family, or -1. libmilter keeps its socket to itself; this finds
- * it among the open descriptors.
- */
-int pfl_daemon_listener(int family, unsigned port);
-
-/*
  * pfl_daemon_nodelay - set TCP_NODELAY on a TCP socket; 0, or -1 with
  * errno. On a listening socket Linux gives it to every socket accepted
  * from then on.

@@ -36,8 +36,8 @@
  *	The dispatcher starts at the first lookup, not in pfl_dns_new, so a
  *	process may create the resolver and then fork (daemonize) as long
  *	as it has not looked anything up yet. Both our thread and
- *	libunbound's block every signal: libmilter expects signals to reach
- *	its own sigwait() thread.
+ *	libunbound's block every signal: the daemon's main thread takes them
+ *	with sigtimedwait().
  */
 #include <autoconfig.h>
 

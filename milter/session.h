@@ -3,12 +3,12 @@
  *	session 3h - one SMTP connection and its current message
  * DESCRIPTION
  *	The milter callbacks hand over to these functions with the MTA ops
- *	table; nothing here knows libmilter. A session pins the config
- *	snapshot current at connect. The message (envelope, findings) lives
+ *	table; nothing here knows the milter protocol. A session pins the
+ *	config snapshot current at connect. The message (envelope, findings) lives
  *	in its own arena, freed at end of message, abort or close.
  * THREAD SAFETY
- *	libmilter runs one connection's callbacks one at a time (possibly on
- *	different threads): a session needs no lock.
+ *	The engine runs one connection's callbacks one at a time: a session
+ *	needs no lock.
  */
 #ifndef PFL_SESSION_H
 #define PFL_SESSION_H

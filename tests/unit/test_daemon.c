@@ -1,5 +1,5 @@
 /*
- * test_daemon - finding libmilter's listening socket, TCP_NODELAY
+ * test_daemon - inet socket specs, TCP_NODELAY
  */
 #include <autoconfig.h>
 
@@ -95,25 +95,6 @@ test_inet_spec(void **state)
 }
 
 static void
-test_listener_found(void **state)
-{
-	unsigned port;
-	int lfd = listener(&port), cfd, afd;
-
-	assert_int_equal(pfl_daemon_listener(AF_INET, port), lfd);
-	assert_int_equal(pfl_daemon_listener(AF_INET6, port), -1);
-	assert_int_equal(pfl_daemon_listener(AF_INET, port == 1 ? 2 : 1), -1);
-	/* an accepted socket has the same local port but is no listener */
-	cfd = connect_to(port);
-	afd = accept(lfd, NULL, NULL);
-	assert_true(afd >= 0);
-	close(lfd);
-	assert_int_equal(pfl_daemon_listener(AF_INET, port), -1);
-	close(afd);
-	close(cfd);
-}
-
-static void
 test_nodelay_inherited(void **state)
 {
 	unsigned port;
@@ -156,7 +137,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inet_spec),
-		cmocka_unit_test(test_listener_found),
 		cmocka_unit_test(test_nodelay_inherited),
 		cmocka_unit_test(test_nodelay_not_tcp),
 	};
