@@ -14,6 +14,9 @@
 #                    noop_milter -e: every step, SMFIS_ACCEPT at the end of
 #                    the message (what libmilter alone costs a milter that
 #                    reads the message)
+#   noopeng-unix/-inet
+#                    tests/bench/noop_engine: the same on preflight's own
+#                    milter protocol engine (what the engine alone costs)
 #   pfl-lmdb-unix/-inet, pfl-redis-unix/-inet
 #                    preflight-milter, monitor mode, every check on: SPF of
 #                    egress 192.0.2.25, DKIM verified, DMARC, providers,
@@ -31,13 +34,14 @@
 # usage: run.sh [-n N] [-s S] [-r REPS] [-l SIZES] [-c SCENARIOS] [-k]
 #               [-w WARMUP] [-L LAT_N] [-R RSS_SESSIONS] [-o DIR]
 #               [-m NOTE] [-b BUDGET_OUT] [-q]
-# Runs as root (Postfix); PFL_MILTER, PFL_CLI and BENCH_NOOP name the
+# Runs as root (Postfix); PFL_MILTER, PFL_CLI, BENCH_NOOP and
+# BENCH_NOOP_ENGINE name the
 # binaries (default: the build tree's).
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 N='' S=20 REPS='' SIZES=2048,51200 KEEP_CONN='' WARMUP=''
 LAT_N='' LAT_WARMUP=50 RSS_SESSIONS=100 OUTDIR='' NOTE='' BUDGET_OUT='' QUICK=''
-ALL_SCENARIOS=postfix,noop-unix,noop-inet,noopeom-unix,noopeom-inet,pfl-lmdb-unix,pfl-lmdb-inet,pfl-redis-unix,pfl-redis-inet,pair-unix,pair-inet
+ALL_SCENARIOS=postfix,noop-unix,noop-inet,noopeom-unix,noopeom-inet,noopeng-unix,noopeng-inet,pfl-lmdb-unix,pfl-lmdb-inet,pfl-redis-unix,pfl-redis-inet,pair-unix,pair-inet
 SCEN=$ALL_SCENARIOS
 
 usage() {
@@ -112,6 +116,7 @@ done
 trap 'exit 130' INT TERM
 require smtp-source smtp-sink nsd nsd-control python3 unshare
 BENCH_NOOP=${BENCH_NOOP:-$BLD/tests/bench/noop_milter}
+BENCH_NOOP_ENGINE=${BENCH_NOOP_ENGINE:-$BLD/tests/bench/noop_engine}
 BENCH_PY="python3 $BENCH_DIR/bench.py"
 if [ -z "$OUTDIR" ]; then
 	if [ -n "$QUICK" ]; then OUTDIR=$BLD/bench-quick; else OUTDIR=$SRC/tests/bench/results; fi
@@ -292,12 +297,14 @@ pfl_loglevel() {
 	bench_fail "preflight-milter $name did not reload"
 }
 
-# start_noop noop|noopeom unix|inet - noop_milter (-e for noopeom); the
-# inet one of noopeom listens on 127.0.0.2 (this block's ports are all taken)
+# start_noop noop|noopeom|noopeng unix|inet - noop_milter (-e for
+# noopeom) or noop_engine (noopeng); the inet ones of noopeom and noopeng
+# listen on 127.0.0.2 and 127.0.0.3 (this block's ports are all taken)
 start_noop() {
-	local name=$1-$2 pid sock opt=() addr=127.0.0.1
-	[ -x "$BENCH_NOOP" ] || bench_fail "no $BENCH_NOOP: make bench builds it"
+	local name=$1-$2 pid sock opt=() addr=127.0.0.1 prog=$BENCH_NOOP
 	[ "$1" = noopeom ] && opt=(-e) addr=127.0.0.2
+	[ "$1" = noopeng ] && prog=$BENCH_NOOP_ENGINE addr=127.0.0.3
+	[ -x "$prog" ] || bench_fail "no $prog: make bench builds it"
 	if [ "$2" = unix ]; then
 		sock=unix:$T/$name.sock
 		SC_MILTERS[$name]=$sock
@@ -305,7 +312,7 @@ start_noop() {
 		sock=inet:$NOOP_PORT@$addr
 		SC_MILTERS[$name]=inet:$addr:$NOOP_PORT
 	fi
-	"$BENCH_NOOP" "${opt[@]}" "$sock" >>"$T/noop.stderr" 2>&1 &
+	"$prog" "${opt[@]}" "$sock" >>"$T/noop.stderr" 2>&1 &
 	pid=$!
 	_track $pid
 	SC_PIDS[$name]=$pid
@@ -556,7 +563,7 @@ sign_messages
 want_any 'pfl-redis-*' && start_redis
 for sc in "${SC_LIST[@]}"; do
 	case $sc in
-	noop-* | noopeom-*) start_noop "${sc%-*}" "${sc##*-}" ;;
+	noop-* | noopeom-* | noopeng-*) start_noop "${sc%-*}" "${sc##*-}" ;;
 	pfl-*)
 		k=${sc##*-} st=${sc#pfl-}
 		start_pfl "$sc" "$k" "${st%-*}"
