@@ -211,10 +211,11 @@ pfl_engine_symval(const struct pfl_engine_conn *c, const char *name)
 	size_t slot;
 
 	for (slot = 0; slot < PFL_ENGINE_MAC_SLOTS; slot++) {
-		const char *p = c->macros[slot], *end = p + c->maclen[slot];
+		const char *p = c->macros[slot], *end;
 
 		if (p == NULL)
 			continue;
+		end = p + c->maclen[slot];
 		while (p < end) {
 			const char *name_at = p, *value;
 
