@@ -30,9 +30,8 @@
 #include "log.h"
 #include "util.h"
 
-#define PROTO_VERSION 6                 /* the newest we speak */
-#define BUF_START     (16 * 1024)       /* input buffer to begin with */
-#define BUF_KEEP      (256 * 1024)      /* kept between connections */
+#define PROTO_VERSION 6          /* the newest we speak */
+#define BUF_START     (4 * 1024) /* input buffer, kept between commands */
 #define PACKET_MAX    (4 * 1024 * 1024) /* longest command accepted */
 #define MAX_ARGS      64                /* MAIL/RCPT arguments */
 
@@ -374,6 +373,22 @@ command(struct pfl_engine_conn *c, int cmd, unsigned char *data, size_t dlen)
 	return rc < 0 ? -1 : 1;
 }
 
+/*
+ * shrink - give back an input buffer grown for a big command (a body
+ * chunk) once it is used up: with a worker per connection, 100 sessions
+ * would otherwise each keep 64 KB or more
+ */
+static void
+shrink(struct pfl_engine_conn *c)
+{
+	if (c->cap <= BUF_START || c->off < c->len)
+		return;
+	free(c->in);
+	c->in = pfl_xmalloc(BUF_START);
+	c->cap = BUF_START;
+	c->off = c->len = 0;
+}
+
 struct pfl_engine_conn *
 pfl_engine_conn_new(const struct pfl_engine_desc *desc)
 {
@@ -402,15 +417,13 @@ pfl_engine_serve(struct pfl_engine_conn *c)
 	int cmd, rc = 1;
 
 	/* ends with SMFIC_QUIT (0), or broken: EOF, an error, bad data */
-	while (rc > 0 && next_packet(c, &cmd, &data, &dlen) > 0)
+	while (rc > 0 && next_packet(c, &cmd, &data, &dlen) > 0) {
 		rc = command(c, cmd, data, dlen);
+		shrink(c);
+	}
 	conn_end(c, rc != 0);
 	c->off = c->len = 0;
 	c->olen = 0;
 	c->actions = c->steps = 0;
-	if (c->cap > BUF_KEEP) {
-		free(c->in);
-		c->in = pfl_xmalloc(BUF_START);
-		c->cap = BUF_START;
-	}
+	shrink(c);
 }
