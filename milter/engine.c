@@ -117,7 +117,7 @@ negotiate(struct pfl_engine_conn *c, const unsigned char *data, size_t dlen)
 {
 	const struct pfl_engine_desc *d = c->desc;
 	uint32_t version, actions, steps;
-	unsigned char words[12], stage[4];
+	size_t at;
 	int i;
 
 	if (dlen < 12)
@@ -133,39 +133,19 @@ negotiate(struct pfl_engine_conn *c, const unsigned char *data, size_t dlen)
 	}
 	c->actions = d->actions & actions;
 	c->steps = d->steps & steps;
-	pfl_engine_put32(
-	    words, version < PROTO_VERSION ? version : PROTO_VERSION);
-	pfl_engine_put32(words + 4, (uint32_t)c->actions);
-	pfl_engine_put32(words + 8, (uint32_t)c->steps);
-	if (!(c->actions & SMFIF_SETSYMLIST)) {
-		pfl_engine_out_packet(c, SMFIC_OPTNEG, words, 12, NULL, 0);
-		return pfl_engine_out_flush(c);
+	at = pfl_engine_out_begin(c, SMFIC_OPTNEG);
+	pfl_engine_out_add32(
+	    c, version < PROTO_VERSION ? version : PROTO_VERSION);
+	pfl_engine_out_add32(c, (uint32_t)c->actions);
+	pfl_engine_out_add32(c, (uint32_t)c->steps);
+	/* the macros wanted at each stage, where the MTA lets us say */
+	for (i = 0; i < PFL_ENGINE_M_STAGES; i++) {
+		if (!(c->actions & SMFIF_SETSYMLIST) || d->macros[i] == NULL)
+			continue;
+		pfl_engine_out_add32(c, (uint32_t)i);
+		pfl_engine_out_add(c, d->macros[i], strlen(d->macros[i]) + 1);
 	}
-	{
-		size_t n = 12;
-		unsigned char *p;
-
-		for (i = 0; i < PFL_ENGINE_M_STAGES; i++)
-			if (d->macros[i] != NULL)
-				n += 4 + strlen(d->macros[i]) + 1;
-		p = pfl_engine_out_room(c, 5 + n);
-		pfl_engine_put32(p, (uint32_t)(1 + n));
-		p[4] = SMFIC_OPTNEG;
-		memcpy(p + 5, words, 12);
-		p += 17;
-		for (i = 0; i < PFL_ENGINE_M_STAGES; i++) {
-			size_t ml;
-
-			if (d->macros[i] == NULL)
-				continue;
-			ml = strlen(d->macros[i]) + 1;
-			pfl_engine_put32(stage, (uint32_t)i);
-			memcpy(p, stage, 4);
-			memcpy(p + 4, d->macros[i], ml);
-			p += 4 + ml;
-		}
-		c->olen += 5 + n;
-	}
+	pfl_engine_out_end(c, at);
 	return pfl_engine_out_flush(c);
 }
 

@@ -71,12 +71,19 @@ pfl_engine_put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-/* pfl_engine_out_room - room for n more output bytes; where they go */
-unsigned char *pfl_engine_out_room(struct pfl_engine_conn *, size_t n);
+/*
+ * pfl_engine_out_begin - start an answer of cmd (where it starts, for
+ * pfl_engine_out_end); pfl_engine_out_add and _add32 append its data;
+ * pfl_engine_out_end writes its length
+ */
+size_t pfl_engine_out_begin(struct pfl_engine_conn *, int cmd);
+void pfl_engine_out_add(struct pfl_engine_conn *, const void *, size_t n);
+void pfl_engine_out_add32(struct pfl_engine_conn *, uint32_t);
+void pfl_engine_out_end(struct pfl_engine_conn *, size_t at);
 
-/* pfl_engine_out_packet - queue an answer: cmd, then a and b */
-void pfl_engine_out_packet(struct pfl_engine_conn *, int cmd, const void *a,
-    size_t an, const void *b, size_t bn);
+/* pfl_engine_out_packet - queue an answer: cmd, then n bytes of data */
+void pfl_engine_out_packet(
+    struct pfl_engine_conn *, int cmd, const void *data, size_t n);
 
 /* pfl_engine_out_flush - write the queued answers; 0 or -1 */
 int pfl_engine_out_flush(struct pfl_engine_conn *);

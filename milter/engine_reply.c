@@ -31,9 +31,9 @@
 
 /* --- output ------------------------------------------------------------ */
 
-/* out_room - make room for n more output bytes */
-unsigned char *
-pfl_engine_out_room(struct pfl_engine_conn *c, size_t n)
+/* out_room - room for n more output bytes; where they go */
+static unsigned char *
+out_room(struct pfl_engine_conn *c, size_t n)
 {
 	if (c->olen + n > c->ocap) {
 		size_t cap = c->ocap ? c->ocap : 256;
@@ -46,23 +46,52 @@ pfl_engine_out_room(struct pfl_engine_conn *c, size_t n)
 	return c->out + c->olen;
 }
 
-/*
- * out_packet - queue an answer: cmd, then parts (each n bytes; a NULL
- * part of n 4 is the number num, network order)
- */
-void
-pfl_engine_out_packet(struct pfl_engine_conn *c, int cmd, const void *a,
-    size_t an, const void *b, size_t bn)
+/* pfl_engine_out_begin - start an answer of cmd; where it starts */
+size_t
+pfl_engine_out_begin(struct pfl_engine_conn *c, int cmd)
 {
-	unsigned char *p = pfl_engine_out_room(c, 5 + an + bn);
+	size_t at = c->olen;
+	unsigned char *p = out_room(c, 5);
 
-	pfl_engine_put32(p, (uint32_t)(1 + an + bn));
 	p[4] = (unsigned char)cmd;
-	if (an)
-		memcpy(p + 5, a, an);
-	if (bn)
-		memcpy(p + 5 + an, b, bn);
-	c->olen += 5 + an + bn;
+	c->olen += 5;
+	return at;
+}
+
+/* pfl_engine_out_add - n bytes of the answer begun */
+void
+pfl_engine_out_add(struct pfl_engine_conn *c, const void *data, size_t n)
+{
+	if (n == 0)
+		return;
+	memcpy(out_room(c, n), data, n);
+	c->olen += n;
+}
+
+/* pfl_engine_out_add32 - a network-order number of the answer begun */
+void
+pfl_engine_out_add32(struct pfl_engine_conn *c, uint32_t v)
+{
+	pfl_engine_put32(out_room(c, 4), v);
+	c->olen += 4;
+}
+
+/* pfl_engine_out_end - the answer begun at at is complete: its length */
+void
+pfl_engine_out_end(struct pfl_engine_conn *c, size_t at)
+{
+	pfl_engine_put32(c->out + at, (uint32_t)(c->olen - at - 4));
+}
+
+/* pfl_engine_out_packet - queue an answer: cmd, then n bytes of data */
+void
+pfl_engine_out_packet(
+    struct pfl_engine_conn *c, int cmd, const void *data, size_t n)
+{
+	size_t at = pfl_engine_out_begin(c, cmd);
+
+	pfl_engine_out_add(c, data, n);
+	pfl_engine_out_end(c, at);
 }
 
 /* out_flush - write the queued answers; 0 or -1 */
@@ -115,9 +144,9 @@ pfl_engine_answer(struct pfl_engine_conn *c, enum pfl_engine_rc rc)
 	    ((cmd == SMFIR_REJECT && reply[0] == '5') ||
 		(cmd == SMFIR_TEMPFAIL && reply[0] == '4')))
 		pfl_engine_out_packet(
-		    c, SMFIR_REPLYCODE, reply, strlen(reply) + 1, NULL, 0);
+		    c, SMFIR_REPLYCODE, reply, strlen(reply) + 1);
 	else
-		pfl_engine_out_packet(c, cmd, NULL, 0, NULL, 0);
+		pfl_engine_out_packet(c, cmd, NULL, 0);
 	free(reply);
 }
 
@@ -298,23 +327,16 @@ int
 pfl_engine_insheader(struct pfl_engine_conn *c, unsigned idx, const char *name,
     const char *value)
 {
-	unsigned char num[4];
-	size_t nl, vl;
-	unsigned char *p;
+	size_t at;
 
 	if (!c->in_eom || !(c->actions & SMFIF_ADDHDRS) || name == NULL ||
 	    value == NULL)
 		return -1;
-	nl = strlen(name) + 1;
-	vl = strlen(value) + 1;
-	pfl_engine_put32(num, idx);
-	p = pfl_engine_out_room(c, 9 + nl + vl);
-	pfl_engine_put32(p, (uint32_t)(5 + nl + vl));
-	p[4] = SMFIR_INSHEADER;
-	memcpy(p + 5, num, 4);
-	memcpy(p + 9, name, nl);
-	memcpy(p + 9 + nl, value, vl);
-	c->olen += 9 + nl + vl;
+	at = pfl_engine_out_begin(c, SMFIR_INSHEADER);
+	pfl_engine_out_add32(c, idx);
+	pfl_engine_out_add(c, name, strlen(name) + 1);
+	pfl_engine_out_add(c, value, strlen(value) + 1);
+	pfl_engine_out_end(c, at);
 	return 0;
 }
 
@@ -324,7 +346,6 @@ pfl_engine_quarantine(struct pfl_engine_conn *c, const char *reason)
 	if (!c->in_eom || !(c->actions & SMFIF_QUARANTINE) || reason == NULL ||
 	    *reason == '\0')
 		return -1;
-	pfl_engine_out_packet(
-	    c, SMFIR_QUARANTINE, reason, strlen(reason) + 1, NULL, 0);
+	pfl_engine_out_packet(c, SMFIR_QUARANTINE, reason, strlen(reason) + 1);
 	return 0;
 }
