@@ -274,6 +274,7 @@ pfl_dkim_lib_free(struct pfl_dkim_lib **lp)
 	dkim_close((*lp)->lib);
 	free(*lp);
 	*lp = NULL;
+	pfl_dkim_keycache_clear();
 }
 
 /* pfl_dkim_crlf - append src to a growing buffer with bare LF made CRLF */

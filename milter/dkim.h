@@ -64,8 +64,23 @@ struct pfl_dkim_lib *pfl_dkim_lib_new(struct pfl_dns *dns);
 struct pfl_dkim_lib *pfl_dkim_lib_new_resolver(
     const struct pfl_dkim_resolver *);
 
-/* pfl_dkim_lib_free - free the handle; NULLs *lp */
+/*
+ * pfl_dkim_lib_free - free the handle; NULLs *lp. The decoded keys kept
+ * between messages (dkim_keycache.c) go too.
+ */
 void pfl_dkim_lib_free(struct pfl_dkim_lib **lp);
+
+/*
+ * The public keys libopendkim decodes are kept between messages, by
+ * their exact bytes (dkim_keycache.c): a signature is still verified
+ * each time, the key is not decoded again.
+ */
+
+/* pfl_dkim_keycache_stats - key decodes answered from the cache, and not */
+void pfl_dkim_keycache_stats(unsigned long *hits, unsigned long *misses);
+
+/* pfl_dkim_keycache_clear - drop the keys kept, and the counts */
+void pfl_dkim_keycache_clear(void);
 
 /* --- verification ---------------------------------------------------------- */
 

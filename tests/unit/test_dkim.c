@@ -717,6 +717,35 @@ test_verify_pass_and_tamper(void **state)
 	pfl_arena_free(&a);
 }
 
+/* libopendkim's key decode is answered from the cache the second time */
+static void
+test_verify_key_cache(void **state)
+{
+	struct pfl_arena *a = pfl_arena_new();
+	const struct pfl_dkim_sig *s;
+	char *sig = sign(data("good.private"), "good");
+	unsigned long hits, misses;
+
+	pfl_dkim_keycache_clear();
+	assert_int_equal(verify(a, &sig, 1, NULL, msg_body, false, &s), 1);
+	assert_int_equal(s[0].result, PFL_DKIM_PASS);
+	pfl_dkim_keycache_stats(&hits, &misses);
+	assert_int_equal(hits, 0);
+	assert_int_equal(misses, 1);
+	assert_int_equal(verify(a, &sig, 1, NULL, msg_body, false, &s), 1);
+	assert_int_equal(s[0].result, PFL_DKIM_PASS);
+	assert_int_equal(s[0].bits, 2048);
+	/* a cached key still checks the signature */
+	assert_int_equal(
+	    verify(a, &sig, 1, "hello again", msg_body, false, &s), 1);
+	assert_int_equal(s[0].result, PFL_DKIM_FAIL_HEADER);
+	pfl_dkim_keycache_stats(&hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 1);
+	free(sig);
+	pfl_arena_free(&a);
+}
+
 static void
 test_verify_key_troubles(void **state)
 {
@@ -1054,6 +1083,7 @@ main(void)
 		cmocka_unit_test(test_coverage),
 		cmocka_unit_test(test_keyrec),
 		cmocka_unit_test(test_verify_pass_and_tamper),
+		cmocka_unit_test(test_verify_key_cache),
 		cmocka_unit_test(test_verify_key_troubles),
 		cmocka_unit_test(test_verify_exact_header_bytes),
 		cmocka_unit_test(test_verify_unsigned),
