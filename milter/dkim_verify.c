@@ -117,6 +117,20 @@ pfl_dkim_verify_eoh(struct pfl_dkim_verify *v)
 	return v->nseen;
 }
 
+/* bare_lf - has the chunk an LF without CR before it (cr: the byte before)? */
+static bool
+bare_lf(const unsigned char *p, size_t len, bool cr)
+{
+	const unsigned char *end = p + len, *lf = p;
+
+	while ((lf = memchr(lf, '\n', (size_t)(end - lf))) != NULL) {
+		if (lf == p ? !cr : lf[-1] != '\r')
+			return true;
+		lf++;
+	}
+	return false;
+}
+
 /* pfl_dkim_verify_body - a body chunk */
 void
 pfl_dkim_verify_body(
@@ -126,6 +140,11 @@ pfl_dkim_verify_body(
 
 	if (v->state != V_BODY || len == 0)
 		return;
+	if (!bare_lf(buf, len, v->body_cr)) { /* as Postfix passes it */
+		v->body_cr = buf[len - 1] == '\r';
+		(void)dkim_body(v->dkim, (unsigned char *)buf, len);
+		return;
+	}
 	n = pfl_dkim_crlf(
 	    &v->buf, &v->cap, 0, (const char *)buf, len, &v->body_cr);
 	(void)dkim_body(v->dkim, (unsigned char *)v->buf, n);
