@@ -16,6 +16,10 @@
  *
  *	    lmdb: 123456 decisions/s (N=20000, budgets=7, threads=1)
  *
+ *	and for Redis also the server's own time in scripts per decision
+ *	(INFO commandstats before and after), the bound one Redis core puts
+ *	on decisions per second, however fast the clients and the network.
+ *
  *	With -t THREADS (default 1) the N decisions are shared by that many
  *	threads on one store handle, as the milter's sessions share it (a
  *	thread has its own Redis connection): one thread shows a backend's
@@ -46,6 +50,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef HAVE_HIREDIS
+#include <hiredis/hiredis.h>
+#endif
 
 #include "budget.h"
 #include "config.h"
@@ -179,6 +187,50 @@ run(const struct pfl_budget_set *set, struct pfl_store *st, long n,
 	return dt > 0 ? (double)n / dt : 0;
 }
 
+/*
+ * script_usec - the time a Redis server at spec ("redis://HOST:PORT...",
+ * no password) has spent in scripts (EVALSHA and EVAL, from INFO
+ * commandstats), microseconds; -1 for another store or when it cannot
+ * be asked. Its difference over a run, per decision, is the server's
+ * own work for one decision, whatever the clients and the network cost.
+ */
+static double
+script_usec(const char *spec)
+{
+	double total = -1;
+#ifdef HAVE_HIREDIS
+	static const char *const cmds[] = { "cmdstat_evalsha:",
+		"cmdstat_eval:" };
+	struct timeval tv = { 2, 0 };
+	char host[256];
+	redisContext *c;
+	redisReply *r;
+	unsigned port;
+	const char *p;
+	size_t i;
+
+	if (strncmp(spec, "redis://", 8) != 0 || strchr(spec, '@') != NULL ||
+	    sscanf(spec + 8, "%255[^:/]:%u", host, &port) != 2)
+		return -1;
+	if ((c = redisConnectWithTimeout(host, (int)port, tv)) == NULL)
+		return -1;
+	r = c->err ? NULL : redisCommand(c, "INFO commandstats");
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		total = 0;
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if ((p = strstr(r->str, cmds[i])) != NULL &&
+			    (p = strstr(p, "usec=")) != NULL)
+				total += strtod(p + 5, NULL);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+#else
+	(void)spec;
+#endif
+	return total;
+}
+
 /* bench - open spec, time it, print its line; false when it failed */
 static int nthreads = 1; /* -t */
 
@@ -188,19 +240,25 @@ bench(const char *name, const char *spec, const struct pfl_budget_set *set,
 {
 	struct pfl_store *st;
 	char err[256];
-	double rate;
+	double rate, before, after;
 
 	if ((st = pfl_store_open(
 		 spec, PFL_STORE_TIMEOUT_MS, err, sizeof(err))) == NULL) {
 		printf("%s: skipped (%s)\n", name, err);
 		return true;
 	}
+	before = script_usec(spec);
 	rate = run(set, st, n, nthreads);
+	after = script_usec(spec);
 	pfl_store_close(&st);
 	if (rate < 0)
 		return false;
-	printf("%s: %.0f decisions/s (N=%ld, budgets=%zu, threads=%d)\n", name,
+	printf("%s: %.0f decisions/s (N=%ld, budgets=%zu, threads=%d)", name,
 	    rate, n, pfl_budget_set_count(set), nthreads);
+	if (before >= 0 && after >= before)
+		printf("; the server's scripts: %.1f us a decision",
+		    (after - before) / (double)n);
+	printf("\n");
 	fflush(stdout);
 	return true;
 }
