@@ -76,10 +76,13 @@ void pfl_dkim_lib_free(struct pfl_dkim_lib **lp);
  * each time, the key is not decoded again.
  */
 
-/* pfl_dkim_keycache_stats - key decodes answered from the cache, and not */
+/*
+ * pfl_dkim_keycache_stats - key decodes answered from the cache, and
+ * not, since the process started
+ */
 void pfl_dkim_keycache_stats(unsigned long *hits, unsigned long *misses);
 
-/* pfl_dkim_keycache_clear - drop the keys kept, and the counts */
+/* pfl_dkim_keycache_clear - drop the keys kept (not the counts) */
 void pfl_dkim_keycache_clear(void);
 
 /* --- verification ---------------------------------------------------------- */

@@ -195,7 +195,7 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 	return key;
 }
 
-/* pfl_dkim_keycache_stats - lookups answered from the cache, and not */
+/* pfl_dkim_keycache_stats - lookups answered from the cache, and not, so far */
 void
 pfl_dkim_keycache_stats(unsigned long *hits, unsigned long *misses)
 {
@@ -205,7 +205,7 @@ pfl_dkim_keycache_stats(unsigned long *hits, unsigned long *misses)
 	pthread_mutex_unlock(&lock);
 }
 
-/* pfl_dkim_keycache_clear - drop every key kept, and the counts */
+/* pfl_dkim_keycache_clear - drop every key kept (the counts go on) */
 void
 pfl_dkim_keycache_clear(void)
 {
@@ -217,7 +217,6 @@ pfl_dkim_keycache_clear(void)
 		EVP_PKEY_free(e->key);
 		memset(e, 0, sizeof(*e));
 	}
-	nhits = nmisses = 0;
 	clock_tick = 0;
 	pthread_mutex_unlock(&lock);
 }

@@ -31,9 +31,10 @@
 
 #include "config.h"
 #include "ctx.h"
+#include "daemon.h"
+#include "dkim.h"
 #include "dns.h"
 #include "dnsbl.h"
-#include "daemon.h"
 #include "engine.h"
 #include "glue.h"
 #include "log.h"
@@ -49,8 +50,8 @@
 static int milter_result;
 static int milter_done;
 
-/* The resolvers' counters at the last stats sample (main thread only). */
-static unsigned long dns_hits_seen, dns_misses_seen;
+/* The lookup counters at the last stats sample (main thread only). */
+static struct pfl_stats_lookups seen;
 
 /* usage - complain and exit */
 static void
@@ -90,33 +91,39 @@ log_setup(const struct pfl_config *cfg)
 		    cfg->log_file, strerror(errno));
 }
 
-/* dns_counts - lookups so far of a context's resolvers: hits, misses */
+/*
+ * lookup_counts - lookups so far: of a context's resolvers, and of the
+ * DKIM keys decoded (process-wide), hits and misses of each
+ */
 static void
-dns_counts(
-    const struct pfl_ctx *ctx, unsigned long *hits_r, unsigned long *misses_r)
+lookup_counts(const struct pfl_ctx *ctx, struct pfl_stats_lookups *r)
 {
 	unsigned long h = 0, m = 0;
 
-	pfl_dns_stats(ctx->dns, hits_r, misses_r);
+	pfl_dns_stats(ctx->dns, &r->dns_hits, &r->dns_misses);
 	/* a DnsblResolver of its own, asked by the checks and the monitor */
 	if (ctx->dnsbl != NULL && ctx->dnsbl->dns != NULL &&
 	    ctx->dnsbl->dns != ctx->dns) {
 		pfl_dns_stats(ctx->dnsbl->dns, &h, &m);
-		*hits_r += h;
-		*misses_r += m;
+		r->dns_hits += h;
+		r->dns_misses += m;
 	}
+	pfl_dkim_keycache_stats(&r->key_hits, &r->key_misses);
 }
 
-/* dns_sample - hand the lookups since the last sample to the stats */
+/* lookup_sample - hand the lookups since the last sample to the stats */
 static void
-dns_sample(const struct pfl_ctx *ctx)
+lookup_sample(const struct pfl_ctx *ctx)
 {
-	unsigned long h, m;
+	struct pfl_stats_lookups now, d;
 
-	dns_counts(ctx, &h, &m);
-	pfl_stats_dns(h - dns_hits_seen, m - dns_misses_seen);
-	dns_hits_seen = h;
-	dns_misses_seen = m;
+	lookup_counts(ctx, &now);
+	d.dns_hits = now.dns_hits - seen.dns_hits;
+	d.dns_misses = now.dns_misses - seen.dns_misses;
+	d.key_hits = now.key_hits - seen.key_hits;
+	d.key_misses = now.key_misses - seen.key_misses;
+	pfl_stats_lookups(&d);
+	seen = now;
 }
 
 /* stats_log - log the stats line (always when at_exit) */
@@ -127,7 +134,7 @@ stats_log(bool at_exit)
 	char line[512];
 
 	if (ctx != NULL)
-		dns_sample(ctx);
+		lookup_sample(ctx);
 	pfl_ctx_unref(ctx);
 	if (pfl_stats_take(pfl_stats_now(), at_exit, line, sizeof(line)))
 		pfl_log(PFL_LOG_INFO, "%s", line);
@@ -157,8 +164,8 @@ reload(const char *path)
 	pfl_log(PFL_LOG_NOTICE, "reloaded %s (mode=%s)", path,
 	    pfl_config_mode_name(cfg->mode));
 	/* the old resolvers' lookups so far; the new ones count from here */
-	dns_sample(oldctx);
-	dns_counts(ctx, &dns_hits_seen, &dns_misses_seen);
+	lookup_sample(oldctx);
+	lookup_counts(ctx, &seen);
 	pfl_ctx_install(ctx);
 	pfl_ctx_unref(oldctx);
 	pfl_dnsbl_monitor_kick();
@@ -410,7 +417,7 @@ main(int argc, char **argv)
 		pfl_log(PFL_LOG_WARNING,
 		    "EgressAddresses is not set: SPF as "
 		    "receivers see it cannot be predicted");
-	dns_counts(ctx, &dns_hits_seen, &dns_misses_seen);
+	lookup_counts(ctx, &seen);
 	pfl_stats_start(pfl_stats_now());
 	pfl_ctx_install(ctx);
 	rc = serve(path);

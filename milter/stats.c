@@ -104,7 +104,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	uint64_t start_ns;
 	uint64_t messages;
-	unsigned long dns_hits, dns_misses;
+	struct pfl_stats_lookups look;
 	struct pfl_hist eom, total;
 } cur;
 
@@ -119,13 +119,15 @@ pfl_stats_message(uint64_t total_us, uint64_t eom_us)
 	pthread_mutex_unlock(&lock);
 }
 
-/* pfl_stats_dns - DNS lookups made since the last call */
+/* pfl_stats_lookups - add the lookups made since the last call */
 void
-pfl_stats_dns(unsigned long hits, unsigned long misses)
+pfl_stats_lookups(const struct pfl_stats_lookups *d)
 {
 	pthread_mutex_lock(&lock);
-	cur.dns_hits += hits;
-	cur.dns_misses += misses;
+	cur.look.dns_hits += d->dns_hits;
+	cur.look.dns_misses += d->dns_misses;
+	cur.look.key_hits += d->key_hits;
+	cur.look.key_misses += d->key_misses;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -153,11 +155,13 @@ pfl_stats_take(uint64_t now_ns, bool force, char *buf, size_t n)
 	if (any)
 		snprintf(buf, n,
 		    "stats: messages=%llu decisions/s=%.2f dns_hits=%lu "
-		    "dns_misses=%lu eom_us_p50=%llu eom_us_p99=%llu "
+		    "dns_misses=%lu dkim_key_hits=%lu dkim_key_misses=%lu "
+		    "eom_us_p50=%llu eom_us_p99=%llu "
 		    "total_us_p50=%llu total_us_p99=%llu interval_s=%.1f",
 		    (unsigned long long)cur.messages,
-		    secs > 0 ? (double)cur.messages / secs : 0.0, cur.dns_hits,
-		    cur.dns_misses,
+		    secs > 0 ? (double)cur.messages / secs : 0.0,
+		    cur.look.dns_hits, cur.look.dns_misses, cur.look.key_hits,
+		    cur.look.key_misses,
 		    (unsigned long long)pfl_hist_quantile(&cur.eom, 0.5),
 		    (unsigned long long)pfl_hist_quantile(&cur.eom, 0.99),
 		    (unsigned long long)pfl_hist_quantile(&cur.total, 0.5),

@@ -9,7 +9,8 @@
  *	last, whose percentiles are the largest value counted.
  *
  *	The process-wide statistics gather, over an interval, the messages
- *	decided, their time in the milter and the DNS lookups made; the
+ *	decided, their time in the milter, the DNS lookups made and the
+ *	DKIM keys decoded or found decoded; the
  *	daemon takes them as one line every minute and at exit, which
  *	starts the next interval. Memory is fixed: no per-message storage.
  * THREAD SAFETY
@@ -49,15 +50,22 @@ uint64_t pfl_stats_now(void);
 /* pfl_stats_message - one decided message: its time in the milter (us) */
 void pfl_stats_message(uint64_t total_us, uint64_t eom_us);
 
-/* pfl_stats_dns - DNS lookups made since the last call (cache hits, misses) */
-void pfl_stats_dns(unsigned long hits, unsigned long misses);
+/* Lookups answered from a cache, and not. */
+struct pfl_stats_lookups {
+	unsigned long dns_hits, dns_misses; /* DNS (dns.h) */
+	unsigned long key_hits, key_misses; /* DKIM keys decoded (dkim.h) */
+};
+
+/* pfl_stats_lookups - add the lookups made since the last call */
+void pfl_stats_lookups(const struct pfl_stats_lookups *);
 
 /* pfl_stats_start - forget everything; the interval starts at now_ns */
 void pfl_stats_start(uint64_t now_ns);
 
 /*
  * pfl_stats_take - the interval up to now_ns as "stats: messages=N
- * decisions/s=R dns_hits=H dns_misses=M eom_us_p50=.. eom_us_p99=..
+ * decisions/s=R dns_hits=H dns_misses=M dkim_key_hits=K
+ * dkim_key_misses=L eom_us_p50=.. eom_us_p99=..
  * total_us_p50=.. total_us_p99=.. interval_s=S" into buf (size n), and
  * a new interval from now_ns. Returns false, and writes nothing, when
  * no message was decided in the interval unless force is set; the

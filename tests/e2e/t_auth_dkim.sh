@@ -8,7 +8,7 @@
 # SignerSigningTable): a matching key, and one that does not match DNS.
 # Keys: tests/data/dkim/auth (2048 bits); zones: tests/data/zones/auth-*.
 . "$(dirname "$0")/lib.sh"
-plan 38
+plan 39
 
 KEYS=$SRC/tests/data/dkim/auth
 EGRESS="EgressAddresses 192.0.2.25, 2001:db8::25"
@@ -79,8 +79,14 @@ L=$(milter_line "from=<d4@auth-reject\.example>")
 like "$L" "action=defer mode=enforce verdict=reject spf=fail\(-all\) dkim=pass\(d=auth-pass\.example\) dmarc=fail\(p=reject\) providers=default:reject:5\.7\.1 finding=auth reason=\"$R\"" \
 	"unaligned signature: decision line, dkim=pass but dmarc=fail"
 
+# the four signatures name one key (auth-*.example publish the same): it
+# was decoded once, then found decoded (the stats line at exit)
+stop_milter
+like "$(grep ' stats: ' "$MILTER_LOG")" " dkim_key_hits=3 dkim_key_misses=1 " \
+	"one DKIM key for four signatures: decoded once, kept for the other three"
+
 # 5. the same four in tag mode: the header tells what enforce would do
-restart_milter "Mode tag" "$EGRESS" \
+start_milter "Mode tag" "$EGRESS" \
 	"SignerKeyTable file:$T/signer/KeyTable" \
 	"SignerSigningTable refile:$T/signer/SigningTable"
 send_auth d5@auth-badkey.example d5@auth-badkey.example bob@gmail.com \

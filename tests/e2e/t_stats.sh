@@ -60,7 +60,7 @@ unlike "$(cat "$MILTER_LOG")" "$inbound: preflight:" \
 
 stop_milter
 stats=$(grep ' stats: ' "$MILTER_LOG" | tail -1)
-like "$stats" 'stats: messages=[0-9]+ decisions/s=[0-9]+\.[0-9]+ dns_hits=[0-9]+ dns_misses=[0-9]+ eom_us_p50=[0-9]+ eom_us_p99=[0-9]+ total_us_p50=[0-9]+ total_us_p99=[0-9]+ interval_s=[0-9]+\.[0-9]$' \
+like "$stats" 'stats: messages=[0-9]+ decisions/s=[0-9]+\.[0-9]+ dns_hits=[0-9]+ dns_misses=[0-9]+ dkim_key_hits=[0-9]+ dkim_key_misses=[0-9]+ eom_us_p50=[0-9]+ eom_us_p99=[0-9]+ total_us_p50=[0-9]+ total_us_p99=[0-9]+ interval_s=[0-9]+\.[0-9]$' \
 	"a stats line at exit"
 like "$(grep -A1 ' stats: ' "$MILTER_LOG" | tail -1)" 'preflight-milter stopped$' \
 	"the stats line comes right before the stop line"

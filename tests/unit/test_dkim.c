@@ -724,14 +724,15 @@ test_verify_key_cache(void **state)
 	struct pfl_arena *a = pfl_arena_new();
 	const struct pfl_dkim_sig *s;
 	char *sig = sign(data("good.private"), "good");
-	unsigned long hits, misses;
+	unsigned long hits0, misses0, hits, misses;
 
-	pfl_dkim_keycache_clear();
+	pfl_dkim_keycache_clear(); /* the counts go on */
+	pfl_dkim_keycache_stats(&hits0, &misses0);
 	assert_int_equal(verify(a, &sig, 1, NULL, msg_body, false, &s), 1);
 	assert_int_equal(s[0].result, PFL_DKIM_PASS);
 	pfl_dkim_keycache_stats(&hits, &misses);
-	assert_int_equal(hits, 0);
-	assert_int_equal(misses, 1);
+	assert_int_equal(hits - hits0, 0);
+	assert_int_equal(misses - misses0, 1);
 	assert_int_equal(verify(a, &sig, 1, NULL, msg_body, false, &s), 1);
 	assert_int_equal(s[0].result, PFL_DKIM_PASS);
 	assert_int_equal(s[0].bits, 2048);
@@ -740,8 +741,8 @@ test_verify_key_cache(void **state)
 	    verify(a, &sig, 1, "hello again", msg_body, false, &s), 1);
 	assert_int_equal(s[0].result, PFL_DKIM_FAIL_HEADER);
 	pfl_dkim_keycache_stats(&hits, &misses);
-	assert_int_equal(hits, 2);
-	assert_int_equal(misses, 1);
+	assert_int_equal(hits - hits0, 2);
+	assert_int_equal(misses - misses0, 1);
 	free(sig);
 	pfl_arena_free(&a);
 }

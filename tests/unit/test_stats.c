@@ -145,24 +145,26 @@ test_stats_line(void **state)
 	pfl_stats_start(10 * s);
 	for (i = 1; i <= 100; i++)
 		pfl_stats_message((uint64_t)i * 10, (uint64_t)i);
-	pfl_stats_dns(7, 3);
-	pfl_stats_dns(1, 2);
+	pfl_stats_lookups(&(struct pfl_stats_lookups){ 7, 3, 20, 1 });
+	pfl_stats_lookups(&(struct pfl_stats_lookups){ 1, 2, 9, 0 });
 	assert_true(pfl_stats_take(30 * s, false, buf, sizeof(buf)));
 	assert_string_equal(buf,
 	    "stats: messages=100 decisions/s=5.00 dns_hits=8 dns_misses=5 "
-	    "eom_us_p50=51 eom_us_p99=100 total_us_p50=511 "
+	    "dkim_key_hits=29 dkim_key_misses=1 eom_us_p50=51 eom_us_p99=100 "
+	    "total_us_p50=511 "
 	    "total_us_p99=1000 interval_s=20.0");
 
 	/* the next interval starts empty: nothing to say unless forced */
 	strcpy(buf, "untouched");
-	pfl_stats_dns(4, 4);
+	pfl_stats_lookups(&(struct pfl_stats_lookups){ 4, 4, 4, 4 });
 	assert_false(pfl_stats_take(90 * s, false, buf, sizeof(buf)));
 	assert_string_equal(buf, "untouched");
-	/* ... and the DNS counts went with that interval */
+	/* ... and the lookup counts went with that interval */
 	assert_true(pfl_stats_take(100 * s, true, buf, sizeof(buf)));
 	assert_string_equal(buf,
 	    "stats: messages=0 decisions/s=0.00 dns_hits=0 dns_misses=0 "
-	    "eom_us_p50=0 eom_us_p99=0 total_us_p50=0 total_us_p99=0 "
+	    "dkim_key_hits=0 dkim_key_misses=0 eom_us_p50=0 eom_us_p99=0 "
+	    "total_us_p50=0 total_us_p99=0 "
 	    "interval_s=10.0");
 }
 
