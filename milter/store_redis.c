@@ -342,7 +342,7 @@ static const char script[] = LUA_COMMON
 	"do\n"                                                                 \
 	"  local fmt, sub, match, num = string.format, string.sub, "           \
 	"string.match, tonumber\n"                                             \
-	"  local seen, out, cfs, ns, sums, ttls = {}, {0, nk}, {}, {}, {}, "    \
+	"  local seen, out, cfs, ns, sums, ttls = {}, {0, nk}, {}, {}, {}, "   \
 	"{}\n"                                                                 \
 	"  local i = 1\n"                                                      \
 	"  while i <= nk do\n"                                                 \
@@ -361,7 +361,7 @@ static const char script[] = LUA_COMMON
 	"    local sum = num(r[2])\n"                                          \
 	"    if not (lo and sum and sum >= 0) then break end\n"                \
 	"    lo, rs = num(lo), num(rs)\n"                                      \
-	"    if cur >= rs + b * nb or cur - b * nb - b >= lo or cur < lo "      \
+	"    if cur >= rs + b * nb or cur - b * nb - b >= lo or cur < lo "     \
 	"then\n"                                                               \
 	"      break\n"                                                        \
 	"    end\n"                                                            \
@@ -373,7 +373,7 @@ static const char script[] = LUA_COMMON
 	"  end\n"                                                              \
 	"  if i > nk then\n"                                                   \
 	"    for i = 1, nk do\n"                                               \
-	"      redis.call('HSET', KEYS[i], cfs[i], fmt('%d', ns[i]), 'sum', "   \
+	"      redis.call('HSET', KEYS[i], cfs[i], fmt('%d', ns[i]), 'sum', "  \
 	"fmt('%d', sums[i]))\n"                                                \
 	"      if ttls[i] then redis.call('EXPIRE', KEYS[i], ttls[i]) end\n"   \
 	"    end\n"                                                            \
