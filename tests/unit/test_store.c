@@ -1486,12 +1486,16 @@ batch_totals(
 	assert_int_equal(total(st, key, 60, 60, T0), BATCH_LIMIT);
 }
 
+/* threads on two handles: a Redis handle sends the batches of its threads
+ * that meet in one write */
+#define BATCH_THREADS 8
+
 static void
 test_batch_threads(void **state)
 {
-	struct batcher r[4];
+	struct batcher r[BATCH_THREADS];
 	pthread_barrier_t start;
-	pthread_t th[4];
+	pthread_t th[BATCH_THREADS];
 	char spec[300];
 	struct pfl_store *st[2];
 	size_t i;
@@ -1504,18 +1508,18 @@ test_batch_threads(void **state)
 		spec_for(kinds[i], spec, sizeof(spec));
 		st[0] = open_spec(spec);
 		st[1] = strcmp(kinds[i], "memory") ? open_spec(spec) : st[0];
-		pthread_barrier_init(&start, NULL, 4);
-		for (j = 0; j < 4; j++) {
+		pthread_barrier_init(&start, NULL, BATCH_THREADS);
+		for (j = 0; j < BATCH_THREADS; j++) {
 			r[j] = (struct batcher){ st[j % 2], kinds[i], j, 0, 0,
 				&start };
 			assert_int_equal(
 			    pthread_create(&th[j], NULL, batch_race, &r[j]), 0);
 		}
-		for (j = 0; j < 4; j++)
+		for (j = 0; j < BATCH_THREADS; j++)
 			pthread_join(th[j], NULL);
 		pthread_barrier_destroy(&start);
 		/* x never reached its limit: only whole batches were added */
-		batch_totals(st[0], kinds[i], r, 4);
+		batch_totals(st[0], kinds[i], r, BATCH_THREADS);
 		if (st[1] != st[0])
 			pfl_store_close(&st[1]);
 		pfl_store_close(&st[0]);
@@ -2033,6 +2037,103 @@ test_redis_unreachable(void **state)
 	close(fd);
 }
 
+#define STALL_THREADS 8
+
+/* One thread's batch add while the server may be stopped. */
+struct staller {
+	struct pfl_store *st;
+	int id;
+	pthread_barrier_t *start;
+	enum pfl_store_status s;
+	long ms;
+	char err[256];
+};
+
+/* stall_add - one batch add of two keys, its own and a shared one */
+static void *
+stall_add(void *arg)
+{
+	struct staller *r = arg;
+	struct pfl_window_op ops[2];
+	struct pfl_window_result res[2];
+	struct timespec start;
+	char own[32];
+	size_t at;
+
+	snprintf(own, sizeof(own), "stall/own%d", r->id);
+	ops[0] = op(own, 60, 60, 1, 1000);
+	ops[1] = op("stall/shared", 60, 60, 1, 1000);
+	pthread_barrier_wait(r->start);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	r->err[0] = '\0';
+	r->s = pfl_store_window_add_many(
+	    r->st, ops, 2, T0, res, &at, r->err, sizeof(r->err));
+	r->ms = elapsed_ms(&start);
+	return NULL;
+}
+
+/* stall_round - STALL_THREADS batch adds at once on st, all joined */
+static void
+stall_round(struct pfl_store *st, struct staller *r)
+{
+	pthread_barrier_t start;
+	pthread_t th[STALL_THREADS];
+	int i;
+
+	pthread_barrier_init(&start, NULL, STALL_THREADS);
+	for (i = 0; i < STALL_THREADS; i++) {
+		r[i] = (struct staller){ .st = st, .id = i, .start = &start };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, stall_add, &r[i]), 0);
+	}
+	for (i = 0; i < STALL_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+}
+
+/*
+ * The batch adds of threads that call at once go out together: with
+ * the server stopped, each one, sending or queued behind a batch that
+ * hangs, is TEMPFAIL "timed out" within its own timeout (300 ms), and
+ * once the server runs again they all work.
+ */
+static void
+test_redis_pipe_stalled(void **state)
+{
+	struct staller r[STALL_THREADS];
+	struct pfl_store *st;
+	char spec[128], err[256];
+	int port, i;
+	pid_t pid;
+
+	(void)state;
+	need_redis();
+	port = free_port();
+	assert_true((pid = start_redis(port)) > 0);
+	snprintf(spec, sizeof(spec), "redis://127.0.0.1:%d/3", port);
+	assert_non_null(st = pfl_store_open(spec, 300, err, sizeof(err)));
+	stall_round(st, r);
+	for (i = 0; i < STALL_THREADS; i++)
+		assert_int_equal(r[i].s, PFL_STORE_OK);
+	assert_int_equal(total(st, "stall/shared", 60, 60, T0), STALL_THREADS);
+	kill(pid, SIGSTOP);
+	stall_round(st, r);
+	for (i = 0; i < STALL_THREADS; i++) {
+		assert_int_equal(r[i].s, PFL_STORE_TEMPFAIL);
+		if (strstr(r[i].err, "timed out") == NULL)
+			fail_msg("not a timeout: %s", r[i].err);
+		if (r[i].ms >= 600)
+			fail_msg("thread %d waited %ld ms", i, r[i].ms);
+	}
+	kill(pid, SIGCONT);
+	stall_round(st, r);
+	for (i = 0; i < STALL_THREADS; i++)
+		if (r[i].s != PFL_STORE_OK)
+			fail_msg("thread %d after the stall: %s", i, r[i].err);
+	pfl_store_close(&st);
+	stop_redis(pid);
+}
+
 static void
 test_redis_restart(void **state)
 {
@@ -2521,6 +2622,7 @@ main(void)
 		cmocka_unit_test(test_lmdb_values),
 		cmocka_unit_test(test_redis_unreachable),
 		cmocka_unit_test(test_redis_restart),
+		cmocka_unit_test(test_redis_pipe_stalled),
 		cmocka_unit_test(test_redis_layout),
 		cmocka_unit_test(test_redis_running_sum),
 		cmocka_unit_test(test_redis_running_sum_undo),
