@@ -5,14 +5,15 @@
  *	The milter's sessions ask for their budgets' window adds at the
  *	same time; each add is one script call, a round trip of its own on
  *	its thread's connection. Here they queue instead: a thread that
- *	finds nobody sending takes every request waiting (up to PIPE_MAX),
- *	writes them together on its own connection and reads their replies
- *	in order (pfl_redis_call_pipe), then wakes their threads and the
- *	next one waiting, which sends what queued meanwhile. A thread alone
- *	sends at once, as before; under load one write, one read and one
- *	pass of the server's event loop serve many adds. Each script still
- *	runs on its own, atomically, so what a request does and answers is
- *	what it would be alone.
+ *	finds fewer than SENDERS threads sending takes every request waiting
+ *	(up to PIPE_MAX), writes them together on its own connection and
+ *	reads their replies in order (pfl_redis_call_pipe), then wakes their
+ *	threads and the next one waiting, which sends what queued meanwhile.
+ *	Two senders keep the server busy: one batch is written while the
+ *	other runs. A thread alone sends at once, as before; under load one
+ *	write, one read and one pass of the server's event loop serve many
+ *	adds. Each script still runs on its own, atomically, so what a
+ *	request does and answers is what it would be alone.
  *
  *	Time: a batch is bounded by the earliest deadline of its requests,
  *	so none waits past its own. A request that is still queued when its
@@ -29,9 +30,8 @@
 
 #include "store_redis.h"
 
-/* the most requests one write carries */
-#define PIPE_MAX 32
-#define SENDERS 2
+#define PIPE_MAX 32 /* the most requests one write carries */
+#define SENDERS  2  /* threads sending at once, each its own batch */
 
 /* A request in the queue, and its thread. */
 struct pfl_redis_waiter {
