@@ -257,11 +257,11 @@ redis_window_add(struct pfl_store *st, const char *key,
 	return PFL_STORE_OK;
 }
 
-/* The most text one op of the batch needs: its key's name and 4 numbers. */
-#define MANY_OP_TEXT (PFL_STORE_KEY_MAX + 8 + 4 * 24)
+/* The most text one op of the batch needs: its key's name, 4 numbers, 2 texts */
+#define MANY_OP_TEXT (PFL_STORE_KEY_MAX + 8 + 4 * 24 + 2 * 48)
 
 /*
- * The arguments of the batch script: argv and len (4 + 5 * nops each)
+ * The arguments of the batch script: argv and len (4 + 7 * nops each)
  * and the text they point into (key names and numbers), all malloc'd.
  */
 struct many_req {
@@ -298,7 +298,7 @@ static void
 many_req_new(struct many_req *m, const struct pfl_window_op *ops, size_t nops,
     time_t now)
 {
-	size_t i, argc = 4 + 5 * nops;
+	size_t i, argc = 4 + 7 * nops;
 
 	m->argv = pfl_xcalloc(argc, sizeof(*m->argv));
 	m->len = pfl_xcalloc(argc, sizeof(*m->len));
@@ -314,6 +314,10 @@ many_req_new(struct many_req *m, const struct pfl_window_op *ops, size_t nops,
 		many_arg(m, "%u", ops[i].w.nbuckets);
 		many_arg(m, "%llu", (unsigned long long)ops[i].n);
 		many_arg(m, "%llu", (unsigned long long)ops[i].limit);
+		many_arg(m, "%lld:%u",
+		    (long long)(now - now % (time_t)ops[i].w.bucket_s),
+		    ops[i].w.bucket_s);
+		many_arg(m, "%u %u ", ops[i].w.bucket_s, ops[i].w.nbuckets);
 	}
 }
 
