@@ -102,7 +102,8 @@ send_batch(struct store_redis *sr, struct pfl_redis_waiter *self)
 	int64_t deadline = 0;
 	size_t n, i;
 
-	n = take(sr, batch, &deadline);
+	if ((n = take(sr, batch, &deadline)) == 0)
+		return;
 	for (i = 0; i < n; i++)
 		items[i] = &batch[i]->it;
 	sr->sending++;
@@ -154,7 +155,7 @@ pfl_redis_call_shared(struct store_redis *sr, struct request *q,
 	*sr->qtail = &w;
 	sr->qtail = &w.next;
 	while (!w.done) {
-		if (sr->sending < SENDERS) {
+		if (!w.taken && sr->sending < SENDERS) {
 			send_batch(sr, &w);
 		} else if (!wait_turn(sr, &w)) {
 			unqueue(sr, &w);
