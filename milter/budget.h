@@ -184,8 +184,14 @@ struct pfl_budget_bulk {
 	bool became_bulk[PFL_NPROVIDERS]; /* this message crossed: log once */
 	uint64_t count[PFL_NPROVIDERS];   /* messages in 24 h, this one
 					     included; 0: not counted (no
-					     recipient there, or already
-					     bulk) */
+					     recipient there) */
+};
+
+/* The end-of-message counts: bulk, and the Message-ID's. */
+struct pfl_budget_eom {
+	struct pfl_budget_bulk bulk;
+	bool msgid_found;         /* the Message-ID is over the cap ... */
+	struct pfl_finding msgid; /* ... at a provider: the finding */
 };
 
 struct pfl_config;
@@ -262,6 +268,17 @@ void pfl_budget_commit(struct pfl_budget_ticket *t);
  */
 enum pfl_store_status pfl_budget_release(
     struct pfl_budget_ticket *t, char *err, size_t errlen);
+
+/*
+ * pfl_budget_eom_count - at end of message, in one store call: what
+ * pfl_budget_bulk_count does for from_domain and pfl_budget_msgid for
+ * message_id (NULL or empty: that count is not made). On store trouble
+ * nothing is counted: PFL_STORE_TEMPFAIL with the reason in err.
+ */
+enum pfl_store_status pfl_budget_eom_count(const struct pfl_budget_set *,
+    struct pfl_store *, struct pfl_budget_ticket *t, const char *from_domain,
+    const char *message_id, time_t now, struct pfl_budget_eom *r, char *err,
+    size_t errlen);
 
 /*
  * pfl_budget_bulk_count - at end of message: count it for the

@@ -6,11 +6,15 @@
  *	like any reservation so that a release takes them back, per
  *	provider the message has recipients at. A From: domain whose count
  *	reaches BulkThreshold gets a sticky mark; a Message-ID counted more
- *	than PFL_BUDGET_MSGID_MAX times is a finding (see budget.h).
+ *	than PFL_BUDGET_MSGID_MAX times is a finding (see budget.h). The
+ *	counts of a message and the reads of its bulk marks go to the store
+ *	in one batch, one round trip to a Redis server; a domain already
+ *	marked is counted too (its count no longer decides anything).
  */
 #include <autoconfig.h>
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,82 +29,88 @@
 static const struct pfl_window day_window = { 1440, 60 };
 static const struct pfl_window mark_window = { 365u * 86400, 1 };
 
-/* counter - add n to a plain counter (no limit) and remember it */
-static enum pfl_store_status
-counter(struct pfl_budget_ticket *t, const char *key,
-    const struct pfl_window *w, time_t now, uint64_t *count_r, char *err,
-    size_t errlen)
-{
-	struct pfl_window_result r;
+/* What an op of the end-of-message batch counts. */
+enum eom_kind {
+	EOM_MARK,  /* read the provider's bulk mark (n = 0) */
+	EOM_BULK,  /* count the From: domain's message */
+	EOM_MSGID, /* count the Message-ID */
+};
 
-	memset(&r, 0, sizeof(r));
-	if (pfl_store_window_add(t->store, key, w, now, 1, NOLIMIT, &r, err,
-		errlen) != PFL_STORE_OK)
-		return PFL_STORE_TEMPFAIL;
-	pfl_budget_ticket_push(t, key, w, r.bucket, 1);
-	t->can_undo = false; /* unreserve_last must not take this back */
-	*count_r = r.total + 1;
-	return PFL_STORE_OK;
+#define EOM_OPS (3 * PFL_NPROVIDERS)
+
+/* The end-of-message counts of one message: one store batch. */
+struct eom_batch {
+	struct pfl_window_op ops[EOM_OPS];
+	struct pfl_window_result res[EOM_OPS];
+	char keys[EOM_OPS][PFL_BUDGET_KEY_SIZE];
+	enum eom_kind kind[EOM_OPS];
+	int prov[EOM_OPS];
+	size_t n;
+};
+
+/* eom_op - one op of the batch: its kind, provider, key, window, n */
+static void eom_op(struct eom_batch *e, enum eom_kind kind, int p,
+    const struct pfl_window *w, uint64_t n, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+eom_op(struct eom_batch *e, enum eom_kind kind, int p,
+    const struct pfl_window *w, uint64_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(e->keys[e->n], sizeof(e->keys[e->n]), fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(e->keys[e->n]))
+		abort(); /* the parts of a key are bounded */
+	e->ops[e->n] = (struct pfl_window_op){ e->keys[e->n], *w, n, NOLIMIT };
+	e->kind[e->n] = kind;
+	e->prov[e->n++] = p;
 }
 
-/* bulk_one - the bulk count of b->domain at provider p */
-static enum pfl_store_status
-bulk_one(const struct pfl_budget_set *s, struct pfl_budget_ticket *t,
-    enum pfl_provider p, time_t now, struct pfl_budget_bulk *b, char *err,
-    size_t errlen)
+/* eom_ops - the batch for domain (or "") and Message-ID id (or "") */
+static void
+eom_ops(struct eom_batch *e, const struct pfl_budget_ticket *t,
+    const char *domain, const char *id)
 {
-	char kv[PFL_BUDGET_KEY_SIZE], mark[PFL_BUDGET_KEY_SIZE];
-	char key[PFL_BUDGET_KEY_SIZE];
-	struct pfl_window_result r;
-	enum pfl_store_status st;
-	uint64_t total = 0;
+	char kv[PFL_BUDGET_KEY_SIZE];
+	const char *name;
+	uint64_t h = pfl_budget_fnv64(id);
+	int p;
 
-	pfl_budget_key_value(kv, sizeof(kv), b->domain);
-	pfl_budget_key_fmt(
-	    mark, sizeof(mark), "pfl:bulkmark:%s:%s", pfl_provider_name(p), kv);
-	pfl_budget_key_fmt(
-	    key, sizeof(key), "pfl:bulk:%s:%s:1d", pfl_provider_name(p), kv);
-	st = pfl_store_window_total(
-	    t->store, mark, &mark_window, now, &total, err, errlen);
-	if (st == PFL_STORE_TEMPFAIL)
-		return st;
-	if (st == PFL_STORE_OK && total > 0) {
-		b->bulk[p] = true;
-		return PFL_STORE_OK;
+	pfl_budget_key_value(kv, sizeof(kv), domain);
+	for (p = PFL_PROV_DEFAULT + 1; p < PFL_NPROVIDERS; p++) {
+		name = pfl_provider_name((enum pfl_provider)p);
+		if (*domain != '\0' && t->c.consumer[p] > 0) {
+			eom_op(e, EOM_MARK, p, &mark_window, 0,
+			    "pfl:bulkmark:%s:%s", name, kv);
+			eom_op(e, EOM_BULK, p, &day_window, 1,
+			    "pfl:bulk:%s:%s:1d", name, kv);
+		}
+		if (*id != '\0' && t->c.prov[p] > 0)
+			eom_op(e, EOM_MSGID, p, &day_window, 1,
+			    "pfl:mid:%s:%016" PRIx64 ":1d", name, h);
 	}
-	if (counter(t, key, &day_window, now, &b->count[p], err, errlen) !=
-	    PFL_STORE_OK)
-		return PFL_STORE_TEMPFAIL;
-	if (b->count[p] < s->bulk_threshold)
-		return PFL_STORE_OK;
-	b->bulk[p] = true;
+}
+
+/*
+ * set_mark - the From: domain reached BulkThreshold at provider p: set
+ * its mark; limit 1, so exactly one add, fleet-wide, sets it
+ */
+static enum pfl_store_status
+set_mark(struct pfl_budget_ticket *t, const char *mark, time_t now, int p,
+    struct pfl_budget_bulk *b, char *err, size_t errlen)
+{
+	struct pfl_window_result r;
+
 	memset(&r, 0, sizeof(r));
-	/* limit 1: exactly one add, fleet-wide, sets the mark */
+	b->bulk[p] = true;
 	if (pfl_store_window_add(t->store, mark, &mark_window, now, 1, 1, &r,
 		err, errlen) != PFL_STORE_OK)
 		return PFL_STORE_TEMPFAIL;
 	b->became_bulk[p] = r.admitted;
-	return PFL_STORE_OK;
-}
-
-/* pfl_budget_bulk_count - count the message for its From: domain */
-enum pfl_store_status
-pfl_budget_bulk_count(const struct pfl_budget_set *s, struct pfl_store *store,
-    struct pfl_budget_ticket *t, const char *from_domain, time_t now,
-    struct pfl_budget_bulk *b, char *err, size_t errlen)
-{
-	int p;
-
-	memset(b, 0, sizeof(*b));
-	pfl_budget_ticket_bind(t, store);
-	pfl_budget_orgdomain(s, b->domain, sizeof(b->domain), from_domain);
-	if (b->domain[0] == '\0')
-		return PFL_STORE_OK;
-	for (p = PFL_PROV_DEFAULT + 1; p < PFL_NPROVIDERS; p++)
-		if (t->c.consumer[p] > 0 &&
-		    bulk_one(s, t, (enum pfl_provider)p, now, b, err, errlen) !=
-			PFL_STORE_OK)
-			return PFL_STORE_TEMPFAIL;
 	return PFL_STORE_OK;
 }
 
@@ -120,39 +130,96 @@ msgid_finding(const struct pfl_budget_set *s, enum pfl_provider p,
 	    reason);
 }
 
+/*
+ * pfl_budget_eom_count - the bulk count of from_domain and the count of
+ * message_id (either NULL or empty: not counted), in one store call
+ */
+enum pfl_store_status
+pfl_budget_eom_count(const struct pfl_budget_set *s, struct pfl_store *store,
+    struct pfl_budget_ticket *t, const char *from_domain,
+    const char *message_id, time_t now, struct pfl_budget_eom *r, char *err,
+    size_t errlen)
+{
+	struct eom_batch *e = pfl_xcalloc(1, sizeof(*e));
+	enum pfl_store_status st = PFL_STORE_OK;
+	bool marked[PFL_NPROVIDERS] = { false };
+	char *copy = pfl_xstrdup(message_id ? message_id : ""), *id;
+	uint64_t count;
+	size_t i, at;
+	int p;
+
+	memset(r, 0, sizeof(*r));
+	pfl_budget_ticket_bind(t, store);
+	pfl_budget_orgdomain(s, r->bulk.domain, sizeof(r->bulk.domain),
+	    from_domain ? from_domain : "");
+	id = pfl_trim(copy);
+	eom_ops(e, t, r->bulk.domain, id);
+	if (e->n > 0 &&
+	    (st = pfl_store_window_add_many(t->store, e->ops, e->n, now, e->res,
+		 &at, err, errlen)) == PFL_STORE_OK &&
+	    at != e->n) {
+		pfl_budget_text(err, errlen,
+		    "store: a count without limit "
+		    "was refused");
+		st = PFL_STORE_TEMPFAIL;
+	}
+	for (i = 0; st == PFL_STORE_OK && i < e->n; i++) {
+		p = e->prov[i];
+		if (e->kind[i] == EOM_MARK) {
+			marked[p] = e->res[i].total > 0;
+			continue;
+		}
+		pfl_budget_ticket_push(
+		    t, e->keys[i], &e->ops[i].w, e->res[i].bucket, 1);
+		t->can_undo = false; /* unreserve_last must not take it back */
+		count = e->res[i].total + 1;
+		if (e->kind[i] == EOM_MSGID) {
+			if (count > PFL_BUDGET_MSGID_MAX && !r->msgid_found) {
+				r->msgid_found = true;
+				msgid_finding(s, (enum pfl_provider)p, id,
+				    count, &r->msgid);
+			}
+			continue;
+		}
+		r->bulk.count[p] = count;
+		if (marked[p])
+			r->bulk.bulk[p] = true;
+		else if (count >= s->bulk_threshold)
+			st = set_mark(
+			    t, e->keys[i - 1], now, p, &r->bulk, err, errlen);
+	}
+	free(copy);
+	free(e);
+	return st;
+}
+
+/* pfl_budget_bulk_count - count the message for its From: domain */
+enum pfl_store_status
+pfl_budget_bulk_count(const struct pfl_budget_set *s, struct pfl_store *store,
+    struct pfl_budget_ticket *t, const char *from_domain, time_t now,
+    struct pfl_budget_bulk *b, char *err, size_t errlen)
+{
+	struct pfl_budget_eom r;
+	enum pfl_store_status st;
+
+	st = pfl_budget_eom_count(
+	    s, store, t, from_domain, NULL, now, &r, err, errlen);
+	*b = r.bulk;
+	return st;
+}
+
 /* pfl_budget_msgid - count the Message-ID per provider */
 enum pfl_store_status
 pfl_budget_msgid(const struct pfl_budget_set *s, struct pfl_store *store,
     struct pfl_budget_ticket *t, const char *message_id, time_t now,
     bool *found_r, struct pfl_finding *f_r, char *err, size_t errlen)
 {
-	char key[PFL_BUDGET_KEY_SIZE], *copy, *id;
-	enum pfl_store_status st = PFL_STORE_OK;
-	uint64_t h, count;
-	int p;
+	struct pfl_budget_eom r;
+	enum pfl_store_status st;
 
-	*found_r = false;
-	pfl_budget_ticket_bind(t, store);
-	copy = pfl_xstrdup(message_id ? message_id : "");
-	id = pfl_trim(copy);
-	if (*id == '\0')
-		goto out;
-	h = pfl_budget_fnv64(id);
-	for (p = PFL_PROV_DEFAULT + 1; p < PFL_NPROVIDERS; p++) {
-		if (t->c.prov[p] == 0)
-			continue;
-		pfl_budget_key_fmt(key, sizeof(key),
-		    "pfl:mid:%s:%016" PRIx64 ":1d",
-		    pfl_provider_name((enum pfl_provider)p), h);
-		if ((st = counter(t, key, &day_window, now, &count, err,
-			 errlen)) != PFL_STORE_OK)
-			break;
-		if (count > PFL_BUDGET_MSGID_MAX && !*found_r) {
-			*found_r = true;
-			msgid_finding(s, (enum pfl_provider)p, id, count, f_r);
-		}
-	}
-out:
-	free(copy);
+	st = pfl_budget_eom_count(
+	    s, store, t, NULL, message_id, now, &r, err, errlen);
+	if ((*found_r = r.msgid_found))
+		*f_r = r.msgid;
 	return st;
 }

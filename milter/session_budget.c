@@ -134,41 +134,33 @@ void
 pfl_session_budget_eom(struct pfl_session *s)
 {
 	struct pfl_msg *m = s->msg;
-	struct pfl_budget_bulk b;
-	struct pfl_finding f;
+	struct pfl_budget_eom r;
+	struct pfl_finding *slot;
 	struct pfl_store *st;
 	char err[256];
-	bool found = false;
 	int p;
 
 	if (m->ticket == NULL || m->nrcpt == 0 || (st = store_of(s)) == NULL)
 		return;
-	if (pfl_budget_bulk_count(s->ctx->budgets, st, m->ticket,
-		m->checks->from_domain, time(NULL), &b, err,
-		sizeof(err)) != PFL_STORE_OK) {
+	if (pfl_budget_eom_count(s->ctx->budgets, st, m->ticket,
+		m->checks->from_domain, m->checks->message_id, time(NULL), &r,
+		err, sizeof(err)) != PFL_STORE_OK) {
 		store_trouble(s, err);
 		return;
 	}
 	for (p = 0; p < PFL_NPROVIDERS; p++) {
-		m->checks->bulk_volume[p] = b.bulk[p];
-		if (b.became_bulk[p])
+		m->checks->bulk_volume[p] = r.bulk.bulk[p];
+		if (r.bulk.became_bulk[p])
 			pfl_log(PFL_LOG_NOTICE,
 			    "%s is now a bulk sender at %s (%llu messages in "
 			    "24h, BulkThreshold %u): bulk rules apply",
-			    b.domain, pfl_provider_name((enum pfl_provider)p),
-			    (unsigned long long)b.count[p],
+			    r.bulk.domain,
+			    pfl_provider_name((enum pfl_provider)p),
+			    (unsigned long long)r.bulk.count[p],
 			    s->cfg->bulk_threshold);
 	}
-	if (pfl_budget_msgid(s->ctx->budgets, st, m->ticket,
-		m->checks->message_id, time(NULL), &found, &f, err,
-		sizeof(err)) != PFL_STORE_OK)
-		store_trouble(s, err);
-	else if (found) {
-		struct pfl_finding *slot = pfl_msg_add_finding(m);
-
-		if (slot != NULL)
-			*slot = f;
-	}
+	if (r.msgid_found && (slot = pfl_msg_add_finding(m)) != NULL)
+		*slot = r.msgid;
 }
 
 /* pfl_session_budget_end - commit (accepted) or release the ticket */

@@ -280,23 +280,27 @@ static const char script[] = LUA_COMMON
 
 /*
  * The batch script's fast path, run before the general one: the case of
- * nearly every call, where each key is named once, its "win" and "sum"
- * are of the op's shape and no bucket has left the window since the
- * last add (so the running sum is the window's count), n > 0, the sum
- * is not negative and every op admits. It reads each key by one HMGET,
- * as open does, and writes what commit_inc would (HSET of the bucket and
- * "sum"; EXPIRE when the bucket is new), with plain locals in place of
- * the general path's tables and functions, which cost more than the
- * Redis commands. On anything else it stops before writing and the
- * general path below does the whole batch again.
+ * nearly every call, where each key is named once and either does not
+ * exist or has "win" and "sum" of the op's shape with no bucket gone
+ * from the window since the last add (so the running sum is the
+ * window's count), and every op admits. It reads each key by one HMGET
+ * (a key with none of the three fields also by EXISTS), as open does,
+ * and writes what commit would: for an add to a key that exists, HSET
+ * of the bucket and "sum", with EXPIRE when the bucket is new; for an
+ * add to a new key, HSET of the bucket, "sum" and "win" and EXPIRE; for
+ * n = 0 (a total) nothing, unless the sum is 0 (the general path drops
+ * "sum" and "win" then). Plain locals stand in for the general path's
+ * tables and functions, which cost more than the Redis commands. On
+ * anything else it stops before writing and the general path below
+ * does the whole batch again.
  */
 #define LUA_FAST                                                               \
 	"local now, nk = tonumber(ARGV[1]), #KEYS\n"                           \
 	"do\n"                                                                 \
 	"  local fmt, sub, match, num = string.format, string.sub, "           \
 	"string.match, tonumber\n"                                             \
-	"  local seen, out, cfs, ns, sums, ttls = {}, {0, nk}, {}, {}, {}, "   \
-	"{}\n"                                                                 \
+	"  local seen, out, cfs, ns, sums, wins, ttls = {}, {0, nk}, "         \
+	"{}, {}, {}, {}, {}\n"                                                 \
 	"  local i = 1\n"                                                      \
 	"  while i <= nk do\n"                                                 \
 	"    local key, j = KEYS[i], 6 * i - 4\n"                              \
@@ -304,31 +308,51 @@ static const char script[] = LUA_COMMON
 	"    seen[key] = true\n"                                               \
 	"    local b, nb = num(ARGV[j]), num(ARGV[j + 1])\n"                   \
 	"    local n, limit = num(ARGV[j + 2]), num(ARGV[j + 3])\n"            \
-	"    local cur = now - now % b\n"                                      \
-	"    local cf = ARGV[j + 4]\n"                                         \
+	"    local cur, cf, pre = now - now % b, ARGV[j + 4], ARGV[j + "       \
+	"5]\n"                                                                 \
+	"    if not (n >= 0 and n <= limit) then break end\n"                  \
 	"    local r = redis.pcall('HMGET', key, 'win', 'sum', cf)\n"          \
-	"    if r.err or not r[1] or not (n > 0) then break end\n"             \
-	"    local pre = ARGV[j + 5]\n"                                        \
-	"    if sub(r[1], 1, #pre) ~= pre then break end\n"                    \
-	"    local lo, rs = match(r[1], '^(%-?%d+) (%-?%d+)$', #pre + 1)\n"    \
-	"    local sum = num(r[2])\n"                                          \
-	"    if not (lo and sum and sum >= 0) then break end\n"                \
-	"    lo, rs = num(lo), num(rs)\n"                                      \
-	"    if cur >= rs + b * nb or cur - b * nb - b >= lo or cur < lo "     \
-	"then\n"                                                               \
-	"      break\n"                                                        \
+	"    if r.err then break end\n"                                        \
+	"    local sum = 0\n"                                                  \
+	"    if r[1] then\n"                                                   \
+	"      if sub(r[1], 1, #pre) ~= pre then break end\n"                  \
+	"      local lo, rs = match(r[1], '^(%-?%d+) (%-?%d+)$', #pre "        \
+	"+ 1)\n"                                                               \
+	"      sum = num(r[2])\n"                                              \
+	"      if not (lo and sum and (sum > 0 or (sum == 0 and n > "          \
+	"0))) then break end\n"                                                \
+	"      lo, rs = num(lo), num(rs)\n"                                    \
+	"      if cur >= rs + b * nb or cur - b * nb - b >= lo or cur "        \
+	"< lo then break end\n"                                                \
+	"      if sum > limit - n then break end\n"                            \
+	"      if n > 0 then\n"                                                \
+	"        cfs[i], ns[i], sums[i] = cf, (num(r[3]) or 0) + n, "          \
+	"sum + n\n"                                                            \
+	"        if not r[3] then ttls[i] = b * (nb + 1) end\n"                \
+	"      end\n"                                                          \
+	"    else\n"                                                           \
+	"      if r[2] or r[3] or redis.call('EXISTS', key) == 1 then "        \
+	"break end\n"                                                          \
+	"      if n > 0 then\n"                                                \
+	"        cfs[i], ns[i], sums[i] = cf, n, n\n"                          \
+	"        wins[i], ttls[i] = pre .. fmt('%d %d', cur, cur), b * "       \
+	"(nb + 1)\n"                                                           \
+	"      end\n"                                                          \
 	"    end\n"                                                            \
-	"    if n > limit or sum > limit - n then break end\n"                 \
-	"    cfs[i], ns[i], sums[i] = cf, (num(r[3]) or 0) + n, sum + n\n"     \
-	"    if not r[3] then ttls[i] = b * (nb + 1) end\n"                    \
 	"    out[2 * i + 1], out[2 * i + 2] = sum, cur\n"                      \
 	"    i = i + 1\n"                                                      \
 	"  end\n"                                                              \
 	"  if i > nk then\n"                                                   \
 	"    for i = 1, nk do\n"                                               \
-	"      redis.call('HSET', KEYS[i], cfs[i], fmt('%d', ns[i]), 'sum', "  \
-	"fmt('%d', sums[i]))\n"                                                \
-	"      if ttls[i] then redis.call('EXPIRE', KEYS[i], ttls[i]) end\n"   \
+	"      if wins[i] then\n"                                              \
+	"        redis.call('HSET', KEYS[i], cfs[i], fmt('%d', ns[i]), "       \
+	"'sum', fmt('%d', sums[i]), 'win', wins[i])\n"                         \
+	"      elseif cfs[i] then\n"                                           \
+	"        redis.call('HSET', KEYS[i], cfs[i], fmt('%d', ns[i]), "       \
+	"'sum', fmt('%d', sums[i]))\n"                                         \
+	"      end\n"                                                          \
+	"      if ttls[i] then redis.call('EXPIRE', KEYS[i], ttls[i]) "        \
+	"end\n"                                                                \
 	"    end\n"                                                            \
 	"    return out\n"                                                     \
 	"  end\n"                                                              \

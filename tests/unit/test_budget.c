@@ -1021,6 +1021,60 @@ test_duplicate_message_id(void **state)
 	pfl_budget_set_free(&s);
 }
 
+/* both end-of-message counts in one call: bulk and Message-ID together */
+static void
+test_eom_count(void **state)
+{
+	struct pfl_budget_set *s = set_of("BulkThreshold 3\n");
+	struct pfl_budget_subject gm =
+	    subj("a@ex.com", "gmail.com", PFL_PROV_GOOGLE);
+	struct pfl_budget_ticket *t = pfl_budget_ticket_new();
+	struct pfl_store *st = mem();
+	time_t now = utc(2026, 3, 2, 14, 0, 0);
+	struct pfl_budget_verdict v;
+	struct pfl_budget_eom r;
+	char err[256];
+	bool aborted = false;
+	int i, became = 0;
+
+	(void)state;
+	for (i = 1; i <= PFL_BUDGET_MSGID_MAX + 1; i++) {
+		assert_int_equal(
+		    reserve(s, st, &gm, now + i, t, &v), PFL_BUDGET_ADMIT);
+		assert_int_equal(
+		    pfl_budget_eom_count(s, st, t, "ex.com", "<one@ex.com>",
+			now + i, &r, err, sizeof(err)),
+		    PFL_STORE_OK);
+		/* a domain that is bulk goes on being counted */
+		assert_int_equal(r.bulk.count[PFL_PROV_GOOGLE], i);
+		assert_int_equal(r.bulk.bulk[PFL_PROV_GOOGLE], i >= 3);
+		became += r.bulk.became_bulk[PFL_PROV_GOOGLE];
+		assert_int_equal(r.msgid_found, i > PFL_BUDGET_MSGID_MAX);
+		if (i == 2 && !aborted) { /* both counts are given back */
+			assert_int_equal(
+			    pfl_budget_release(t, err, sizeof(err)),
+			    PFL_STORE_OK);
+			aborted = true;
+			i--;
+		} else {
+			pfl_budget_commit(t);
+		}
+	}
+	assert_int_equal(became, 1);
+	has(r.msgid.reason, "Message-ID <one@ex.com> sent 11 times to google");
+	/* neither given: nothing counted, no store call needed */
+	assert_int_equal(reserve(s, st, &gm, now, t, &v), PFL_BUDGET_ADMIT);
+	assert_int_equal(pfl_budget_eom_count(
+			     s, st, t, NULL, " ", now, &r, err, sizeof(err)),
+	    PFL_STORE_OK);
+	assert_int_equal(r.bulk.count[PFL_PROV_GOOGLE], 0);
+	assert_false(r.msgid_found);
+	pfl_budget_commit(t);
+	pfl_budget_ticket_free(&t);
+	pfl_store_close(&st);
+	pfl_budget_set_free(&s);
+}
+
 /* --- the invariant: random traffic against the memory store -------------- */
 
 /* The budgets of the property test, as the model sees them. */
@@ -1369,6 +1423,7 @@ main(void)
 		cmocka_unit_test(test_warmup_growth),
 		cmocka_unit_test(test_bulk_threshold),
 		cmocka_unit_test(test_duplicate_message_id),
+		cmocka_unit_test(test_eom_count),
 		cmocka_unit_test(test_invariant_random),
 	};
 
