@@ -385,11 +385,11 @@ fail(struct pfl_redis_item **items, size_t from, size_t n, const char *err)
  * finish - an item with a reply: OK, TEMPFAIL for an error reply
  * (NOTFOUND for WRONGTYPE when the request says so); a script the
  * server did not have (NOSCRIPT) goes again by its text first, on cn
- * while it works (else it is TEMPFAIL with err)
+ * while it works (else it is TEMPFAIL)
  */
 static void
 finish(struct store_redis *sr, struct conn *cn, struct pfl_redis_item *it,
-    int64_t deadline, const char *err)
+    int64_t deadline)
 {
 	struct request *q = it->q;
 	bool to;
@@ -399,7 +399,9 @@ finish(struct store_redis *sr, struct conn *cn, struct pfl_redis_item *it,
 		it->r = NULL;
 		as_eval(q);
 		if (cn->c == NULL) {
-			fail(&it, 0, 1, err);
+			pfl_store_error(it->err, sizeof(it->err),
+			    "redis %s: connection lost", sr->name);
+			it->status = PFL_STORE_TEMPFAIL;
 			return;
 		}
 		it->r = send_argv(sr, cn, deadline, q->argc, q->argv, q->len,
@@ -458,9 +460,10 @@ pfl_redis_call_pipe(struct store_redis *sr, struct pfl_redis_item **items,
 		if (got > 0 || fresh || timeout || tries > 0)
 			break;
 	}
-	fail(items, got, n, err);
+	if (got < n)
+		fail(items, got, n, err);
 	for (i = 0; i < got; i++)
-		finish(sr, cn, items[i], deadline, err);
+		finish(sr, cn, items[i], deadline);
 }
 
 /*
