@@ -14,7 +14,6 @@
 #include <autoconfig.h>
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,23 +47,11 @@ struct eom_batch {
 	size_t n;
 };
 
-/* eom_op - one op of the batch: its kind, provider, key, window, n */
-static void eom_op(struct eom_batch *e, enum eom_kind kind, int p,
-    const struct pfl_window *w, uint64_t n, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
+/* eom_op - the op of the batch whose key was just formatted (at keys[n]) */
 static void
 eom_op(struct eom_batch *e, enum eom_kind kind, int p,
-    const struct pfl_window *w, uint64_t n, const char *fmt, ...)
+    const struct pfl_window *w, uint64_t n)
 {
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(e->keys[e->n], sizeof(e->keys[e->n]), fmt, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= sizeof(e->keys[e->n]))
-		abort(); /* the parts of a key are bounded */
 	e->ops[e->n] = (struct pfl_window_op){ e->keys[e->n], *w, n, NOLIMIT };
 	e->kind[e->n] = kind;
 	e->prov[e->n++] = p;
@@ -84,14 +71,18 @@ eom_ops(struct eom_batch *e, const struct pfl_budget_ticket *t,
 	for (p = PFL_PROV_DEFAULT + 1; p < PFL_NPROVIDERS; p++) {
 		name = pfl_provider_name((enum pfl_provider)p);
 		if (*domain != '\0' && t->c.consumer[p] > 0) {
-			eom_op(e, EOM_MARK, p, &mark_window, 0,
+			pfl_budget_key_fmt(e->keys[e->n], PFL_BUDGET_KEY_SIZE,
 			    "pfl:bulkmark:%s:%s", name, kv);
-			eom_op(e, EOM_BULK, p, &day_window, 1,
+			eom_op(e, EOM_MARK, p, &mark_window, 0);
+			pfl_budget_key_fmt(e->keys[e->n], PFL_BUDGET_KEY_SIZE,
 			    "pfl:bulk:%s:%s:1d", name, kv);
+			eom_op(e, EOM_BULK, p, &day_window, 1);
 		}
-		if (*id != '\0' && t->c.prov[p] > 0)
-			eom_op(e, EOM_MSGID, p, &day_window, 1,
+		if (*id != '\0' && t->c.prov[p] > 0) {
+			pfl_budget_key_fmt(e->keys[e->n], PFL_BUDGET_KEY_SIZE,
 			    "pfl:mid:%s:%016" PRIx64 ":1d", name, h);
+			eom_op(e, EOM_MSGID, p, &day_window, 1);
+		}
 	}
 }
 
