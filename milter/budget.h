@@ -270,37 +270,20 @@ enum pfl_store_status pfl_budget_release(
     struct pfl_budget_ticket *t, char *err, size_t errlen);
 
 /*
- * pfl_budget_eom_count - at end of message, in one store call: what
- * pfl_budget_bulk_count does for from_domain and pfl_budget_msgid for
- * message_id (NULL or empty: that count is not made). On store trouble
+ * pfl_budget_eom_count - at end of message, in one store call, at every
+ * provider with admitted recipients in t (see BULK AND MESSAGE-ID
+ * COUNTS): count the message for the organisational domain of
+ * from_domain (r->bulk; default and business tenants excepted), and
+ * count message_id at every big provider (r->msgid_found tells whether
+ * one is over PFL_BUDGET_MSGID_MAX, and then r->msgid is the finding:
+ * check "budget", predicted "421 4.7.28" at google, action
+ * OnBudgetExceeded). A NULL or empty from_domain or message_id is not
+ * counted. The counts are released with the ticket. On store trouble
  * nothing is counted: PFL_STORE_TEMPFAIL with the reason in err.
  */
 enum pfl_store_status pfl_budget_eom_count(const struct pfl_budget_set *,
     struct pfl_store *, struct pfl_budget_ticket *t, const char *from_domain,
     const char *message_id, time_t now, struct pfl_budget_eom *r, char *err,
-    size_t errlen);
-
-/*
- * pfl_budget_bulk_count - at end of message: count it for the
- * organisational domain of from_domain at every provider with admitted
- * recipients in t (see BULK AND MESSAGE-ID COUNTS); the count is
- * released with the ticket. On store trouble returns PFL_STORE_TEMPFAIL
- * with the reason in err (b_r holds what was learnt before).
- */
-enum pfl_store_status pfl_budget_bulk_count(const struct pfl_budget_set *,
-    struct pfl_store *, struct pfl_budget_ticket *t, const char *from_domain,
-    time_t now, struct pfl_budget_bulk *b_r, char *err, size_t errlen);
-
-/*
- * pfl_budget_msgid - at end of message: count message_id at every big
- * provider with admitted recipients in t; *found_r tells whether one is
- * over PFL_BUDGET_MSGID_MAX, and then f_r is the finding (check "budget",
- * predicted "421 4.7.28" at google, action OnBudgetExceeded). The count
- * is released with the ticket. An empty Message-ID is not counted.
- */
-enum pfl_store_status pfl_budget_msgid(const struct pfl_budget_set *,
-    struct pfl_store *, struct pfl_budget_ticket *t, const char *message_id,
-    time_t now, bool *found_r, struct pfl_finding *f_r, char *err,
     size_t errlen);
 
 /* pfl_budget_scope_name - "sender", "sender-domain", "egress-ip", "all" */

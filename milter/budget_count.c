@@ -183,34 +183,3 @@ pfl_budget_eom_count(const struct pfl_budget_set *s, struct pfl_store *store,
 	free(e);
 	return st;
 }
-
-/* pfl_budget_bulk_count - count the message for its From: domain */
-enum pfl_store_status
-pfl_budget_bulk_count(const struct pfl_budget_set *s, struct pfl_store *store,
-    struct pfl_budget_ticket *t, const char *from_domain, time_t now,
-    struct pfl_budget_bulk *b, char *err, size_t errlen)
-{
-	struct pfl_budget_eom r;
-	enum pfl_store_status st;
-
-	st = pfl_budget_eom_count(
-	    s, store, t, from_domain, NULL, now, &r, err, errlen);
-	*b = r.bulk;
-	return st;
-}
-
-/* pfl_budget_msgid - count the Message-ID per provider */
-enum pfl_store_status
-pfl_budget_msgid(const struct pfl_budget_set *s, struct pfl_store *store,
-    struct pfl_budget_ticket *t, const char *message_id, time_t now,
-    bool *found_r, struct pfl_finding *f_r, char *err, size_t errlen)
-{
-	struct pfl_budget_eom r;
-	enum pfl_store_status st;
-
-	st = pfl_budget_eom_count(
-	    s, store, t, NULL, message_id, now, &r, err, errlen);
-	if ((*found_r = r.msgid_found))
-		*f_r = r.msgid;
-	return st;
-}

@@ -902,13 +902,32 @@ one_message(const struct pfl_budget_set *s, struct pfl_store *st,
 	struct pfl_budget_subject sj = subj("x@example.com",
 	    p == PFL_PROV_GOOGLE ? "gmail.com" : "yahoo.com", p);
 	struct pfl_budget_verdict v;
+	struct pfl_budget_eom r;
 	char err[256];
 
 	sj.tenant = tenant;
 	assert_int_equal(reserve(s, st, &sj, now, t, &v), PFL_BUDGET_ADMIT);
-	assert_int_equal(
-	    pfl_budget_bulk_count(s, st, t, from, now, b, err, sizeof(err)),
+	assert_int_equal(pfl_budget_eom_count(
+			     s, st, t, from, NULL, now, &r, err, sizeof(err)),
 	    PFL_STORE_OK);
+	*b = r.bulk;
+}
+
+/* msgid - count only the Message-ID id; found_r and f_r as eom_count says */
+static enum pfl_store_status
+msgid(const struct pfl_budget_set *s, struct pfl_store *st,
+    struct pfl_budget_ticket *t, const char *id, time_t now, bool *found_r,
+    struct pfl_finding *f_r)
+{
+	struct pfl_budget_eom r;
+	enum pfl_store_status status;
+	char err[256];
+
+	status =
+	    pfl_budget_eom_count(s, st, t, NULL, id, now, &r, err, sizeof(err));
+	if ((*found_r = r.msgid_found))
+		*f_r = r.msgid;
+	return status;
 }
 
 static void
@@ -980,7 +999,6 @@ test_duplicate_message_id(void **state)
 	time_t now = utc(2026, 3, 2, 14, 0, 0);
 	struct pfl_budget_verdict v;
 	struct pfl_finding f;
-	char err[256];
 	bool found;
 	int i;
 
@@ -988,8 +1006,8 @@ test_duplicate_message_id(void **state)
 	for (i = 1; i <= PFL_BUDGET_MSGID_MAX + 1; i++) {
 		assert_int_equal(
 		    reserve(s, st, &gm, now + i, t, &v), PFL_BUDGET_ADMIT);
-		assert_int_equal(pfl_budget_msgid(s, st, t, " <same@ex.com> ",
-				     now + i, &found, &f, err, sizeof(err)),
+		assert_int_equal(
+		    msgid(s, st, t, " <same@ex.com> ", now + i, &found, &f),
 		    PFL_STORE_OK);
 		pfl_budget_commit(t);
 		assert_int_equal(found, i > PFL_BUDGET_MSGID_MAX);
@@ -1000,20 +1018,17 @@ test_duplicate_message_id(void **state)
 	assert_int_equal(f.action, PFL_ACT_DEFER);
 	/* another Message-ID, or another provider, counts apart */
 	assert_int_equal(reserve(s, st, &gm, now, t, &v), PFL_BUDGET_ADMIT);
-	pfl_budget_msgid(
-	    s, st, t, "<other@ex.com>", now, &found, &f, err, sizeof(err));
+	msgid(s, st, t, "<other@ex.com>", now, &found, &f);
 	pfl_budget_commit(t);
 	assert_false(found);
 	assert_int_equal(reserve(s, st, &ya, now, t, &v), PFL_BUDGET_ADMIT);
-	pfl_budget_msgid(
-	    s, st, t, "<same@ex.com>", now, &found, &f, err, sizeof(err));
+	msgid(s, st, t, "<same@ex.com>", now, &found, &f);
 	pfl_budget_commit(t);
 	assert_false(found);
 	/* a day later the count has aged out */
 	assert_int_equal(
 	    reserve(s, st, &gm, now + 86400 + 1500, t, &v), PFL_BUDGET_ADMIT);
-	pfl_budget_msgid(s, st, t, "<same@ex.com>", now + 86400 + 1500, &found,
-	    &f, err, sizeof(err));
+	msgid(s, st, t, "<same@ex.com>", now + 86400 + 1500, &found, &f);
 	pfl_budget_commit(t);
 	assert_false(found);
 	pfl_budget_ticket_free(&t);
